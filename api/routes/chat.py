@@ -1,0 +1,119 @@
+"""``POST /v1/chat``: a question in, an answer out, as JSON or as Server-Sent Events.
+
+The conversation lives on the server: a follow-up sends only ``conversation_id`` and the history
+is read from the `RecordStore`, so a client cannot slip invented turns into the prompt. A
+conversation can only be continued by the caller who started it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from api.deps import CallerDep, MetricsDep, QueueDep, RecordsDep, ServiceDep
+from api.errors import COMMON_RESPONSES
+from api.metrics import ApiMetrics
+from api.schemas import ChatRequest, ChatResponse
+from api.throttling import Ticket
+from assistant.models import Answer, CallerContext, Question, Turn
+from assistant.records import RecordNotFound, RecordStore
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["chat"], responses=COMMON_RESPONSES)
+
+HISTORY_TURNS = 8  # the last four exchanges: enough to resolve "and for gold?", cheap to embed
+
+_SSE_DOC = {
+    200: {
+        "description": "The answer (JSON), or with `Accept: text/event-stream` a stream of "
+        "`token` events `{text}`, one `citations` event `{citations}` and a `final` event "
+        "carrying the whole answer and `conversation_id`.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def same_owner(owner: CallerContext, caller: CallerContext) -> bool:
+    return owner.role == caller.role and owner.partner_id == caller.partner_id
+
+
+def _conversation(
+    records: RecordStore, conversation_id: str | None, caller: CallerContext
+) -> tuple[str, list[Turn]]:
+    if conversation_id is None:
+        return records.start_conversation(caller), []
+    try:
+        owner = records.get_conversation_caller(conversation_id)
+    except RecordNotFound:
+        owner = None
+    if owner is None or not same_owner(owner, caller):
+        # Someone else's conversation looks exactly like a missing one.
+        raise RecordNotFound(f"no conversation {conversation_id}")
+    return conversation_id, records.get_conversation_history(conversation_id, HISTORY_TURNS)
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _stream(
+    service: Any,
+    question: Question,
+    ticket: Ticket,
+    records: RecordStore,
+    metrics: ApiMetrics,
+) -> Iterator[str]:
+    try:
+        with ticket:
+            for event in service.stream_answer(question):
+                if event.event == "final":
+                    saved = records.save_answer(
+                        question.conversation_id, question.text, Answer.model_validate(event.data)
+                    )
+                    metrics.record_answer(saved)
+                    final = {
+                        **saved.model_dump(mode="json"),
+                        "conversation_id": question.conversation_id,
+                    }
+                    yield _sse("final", final)
+                else:
+                    yield _sse(event.event, event.data)
+    except Exception:
+        log.exception("streamed answer failed")
+        yield _sse("error", {"message": "the answer could not be completed; please retry"})
+    finally:
+        ticket.release()
+
+
+@router.post("/chat", response_model=ChatResponse, responses=_SSE_DOC)
+def chat(
+    body: ChatRequest,
+    request: Request,
+    caller: CallerDep,
+    service: ServiceDep,
+    records: RecordsDep,
+    queue: QueueDep,
+    metrics: MetricsDep,
+) -> Any:
+    """Answer a question with citations, or abstain and offer a hand-off."""
+    conversation_id, history = _conversation(records, body.conversation_id, caller)
+    question = Question(
+        text=body.question, caller=caller, history=history, conversation_id=conversation_id
+    )
+    ticket = queue.reserve()
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return StreamingResponse(
+            _stream(service, question, ticket, records, metrics),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    with ticket:
+        answer = service.answer(question)
+    saved = records.save_answer(conversation_id, body.question, answer)
+    metrics.record_answer(saved)
+    return ChatResponse(**saved.model_dump(), conversation_id=conversation_id)

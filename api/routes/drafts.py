@@ -1,0 +1,18 @@
+"""``POST /v1/drafts``: co-marketing drafts grounded in the caller's permitted material."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import CallerDep, QueueDep, ServiceDep
+from api.errors import COMMON_RESPONSES
+from assistant.models import Draft, DraftRequest
+
+router = APIRouter(prefix="/v1", tags=["drafts"], responses=COMMON_RESPONSES)
+
+
+@router.post("/drafts", response_model=Draft)
+def draft(body: DraftRequest, caller: CallerDep, service: ServiceDep, queue: QueueDep) -> Draft:
+    """Draft an email, social post or solution brief; unsupported claims are removed."""
+    with queue.reserve():
+        return service.draft(body, caller)

@@ -1,0 +1,92 @@
+"""What the portal widget needs besides chat: starter questions and the demo page at ``/``.
+
+The demo page signs a short-lived demo partner token server-side and embeds the widget with one
+script tag, exactly as a partner portal would. It exists only in development: in production the
+portal issues tokens and this route answers 404.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api.schemas import Suggestions
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+router = APIRouter(tags=["widget"])
+
+
+@lru_cache(maxsize=8)
+def _messages(language: str) -> dict[str, object]:
+    path = STATIC_DIR / "i18n" / f"{language}.json"
+    if not path.is_file():
+        path = STATIC_DIR / "i18n" / "en.json"
+        language = "en"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@router.get("/v1/suggestions", response_model=Suggestions)
+def suggestions(lang: str = Query("en", pattern=r"^[a-z]{2}$")) -> Suggestions:
+    """Starter questions for the widget, in the requested language (English if unknown)."""
+    messages = _messages(lang)
+    language = lang if (STATIC_DIR / "i18n" / f"{lang}.json").is_file() else "en"
+    return Suggestions(language=language, suggestions=list(messages.get("suggestions", [])))
+
+
+_PAGE = """<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Partner portal (demo)</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 0; color: #1f2933; background: #f5f7fa; }}
+header {{ background: #0b3d91; color: #fff; padding: 1rem 2rem; }}
+main {{ padding: 2rem; max-width: 48rem; }}
+code {{ background: #e4e7eb; padding: 0 .25rem; }}
+</style>
+</head>
+<body>
+<header><h1>Partner portal</h1></header>
+<main>
+<p>Demo partner <code>{sub}</code>: tier <code>{tier}</code>, region <code>{region}</code>.
+The assistant opens from the button in the corner.</p>
+<p>Change the demo caller with <code>?tier=&amp;region=&amp;lang=</code>.</p>
+</main>
+<script src="/static/widget.js" data-api-base="" data-token="{token}" data-lang="{lang}" defer>
+</script>
+</body>
+</html>
+"""
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def demo_page(
+    request: Request,
+    tier: str | None = None,
+    region: str | None = None,
+    lang: str = "en",
+) -> HTMLResponse:
+    settings = request.app.state.settings
+    auth = request.app.state.auth
+    if settings.auth.environment != "development" or not auth.can_issue:
+        raise HTTPException(404, "the demo page exists only in development")
+    tiers, regions = settings.access.tiers, settings.access.regions
+    tier = tier if tier in tiers else tiers[min(2, len(tiers) - 1)]
+    region = region if region in regions else regions[0]
+    lang = lang if lang in ("en", "de") else "en"
+    sub = "demo-partner"
+    token = auth.issue_token(sub, tier=tier, region=region, lang=lang, ttl_seconds=3600)
+    page = _PAGE.format(
+        lang=lang,
+        sub=html.escape(sub),
+        tier=html.escape(tier),
+        region=html.escape(region),
+        token=html.escape(token, quote=True),
+    )
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})

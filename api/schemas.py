@@ -1,0 +1,120 @@
+"""Request and response bodies of the HTTP API (the domain models live in assistant.models).
+
+Request bodies refuse unknown fields: a client that sends ``tier`` or ``region`` learns at once
+that they are not taken from the body (they come from the verified token).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from assistant.models import Answer, Recommendation, SearchHit
+
+Id = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+class ChatRequest(_Request):
+    question: str = Field(min_length=1, max_length=4000, examples=["How do I register a deal?"])
+    conversation_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Continue a stored conversation"
+    )
+
+    _strip = field_validator("question")(_not_blank)
+
+
+class ChatResponse(Answer):
+    """The answer, plus the conversation to pass back for a follow-up question."""
+
+    conversation_id: str
+
+
+class SearchRequest(_Request):
+    query: str = Field(min_length=1, max_length=1000)
+    k: int | None = Field(None, ge=1, le=50)
+    mode: Literal["dense", "lexical", "hybrid"] | None = None
+
+    _strip = field_validator("query")(_not_blank)
+
+
+class SearchResponse(BaseModel):
+    hits: list[SearchHit]
+
+
+class TrainingRequest(_Request):
+    """A partner profile. For a partner token, tier, region and partner id come from the token;
+    a channel manager asking on a partner's behalf must give tier and region here."""
+
+    tier: str | None = Field(None, max_length=40)
+    region: str | None = Field(None, max_length=40)
+    partner_id: str | None = Field(None, max_length=100)
+    language: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")
+    roles: list[str] = Field([], max_length=50)
+    products: list[str] = Field([], max_length=100)
+    certifications: list[str] = Field([], max_length=200)
+    completed_courses: list[str] = Field([], max_length=500)
+    pipeline: dict[str, float] = {}
+    certified_products: list[str] = Field([], max_length=100)
+
+
+class TrainingResponse(BaseModel):
+    recommendations: list[Recommendation]
+
+
+class FeedbackRequest(_Request):
+    answer_id: str = Id
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=2000)
+
+
+class FeedbackResponse(BaseModel):
+    id: str
+    answer_id: str
+    rating: Literal["up", "down"]
+
+
+class HandoffRequest(_Request):
+    """Ask for a human: from an answer (its question and evidence are attached) or a question."""
+
+    answer_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    question: str | None = Field(None, min_length=1, max_length=4000)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HandoffRequest:
+        if self.answer_id is None and (self.question is None or not self.question.strip()):
+            raise ValueError("give answer_id or a non-blank question")
+        return self
+
+
+class IngestRequest(_Request):
+    paths: list[str] = Field(min_length=1, max_length=100)
+    sync: bool = Field(False, description="Also delete documents whose files are gone")
+
+
+class Suggestions(BaseModel):
+    language: str
+    suggestions: list[str]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, bool]
+
+
+JsonObject = dict[str, Any]

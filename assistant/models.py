@@ -1,0 +1,144 @@
+"""Domain models shared by every package and channel.
+
+The JSON forms of :class:`SearchHit` and :class:`Answer` are a contract: the CLI, the API, the
+widget, the Slack bot and the evals all read them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Role = Literal["partner", "channel_manager", "admin"]
+AnswerPath = Literal["generated", "extractive", "abstained"]
+
+
+class CallerContext(BaseModel):
+    """Who is asking. It decides what retrieval may return; it never comes from the client on
+    trust (the API builds it from a verified token, Slack from a configured user mapping)."""
+
+    role: Role = "partner"
+    tier: str | None = None
+    region: str | None = None
+    language: str = "en"
+    as_of: date | None = None
+    partner_id: str | None = None
+
+
+class SearchHit(BaseModel):
+    """One retrieved chunk, with the metadata needed to cite it."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str = ""
+    section: str = ""
+    page: int | None = None
+    score: float = 0.0
+    text: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Question(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+    caller: CallerContext = CallerContext()
+    history: list[Turn] = []
+    conversation_id: str | None = None
+
+
+class Citation(BaseModel):
+    n: int
+    source: str
+    title: str = ""
+    section: str = ""
+    page: int | None = None
+    url: str | None = None
+    doc_type: str | None = None
+    effective_date: str | None = None
+    version: str | None = None
+
+
+class PromptRef(BaseModel):
+    name: str
+    version: str
+
+
+class Answer(BaseModel):
+    answer: str
+    citations: list[Citation] = []
+    grounded: bool = False
+    handoff_offered: bool = False
+    path: AnswerPath = "abstained"
+    prompt: PromptRef | None = None
+    timings: dict[str, float] = {}
+    standalone_question: str | None = None
+    answer_id: str | None = None
+    handoff_id: str | None = None
+
+
+class StreamEvent(BaseModel):
+    """One Server-Sent Event of a streamed answer: ``token`` events carry ``{"text"}``, then one
+    ``citations`` event ``{"citations": [...]}``, then one ``final`` event with the whole
+    :class:`Answer` JSON. ``error`` carries ``{"message"}``."""
+
+    event: Literal["token", "citations", "final", "error"]
+    data: dict[str, Any]
+
+
+class PartnerProfile(BaseModel):
+    partner_id: str | None = None
+    tier: str
+    region: str
+    language: str = "en"
+    roles: list[str] = []
+    products: list[str] = []
+    certifications: list[str] = []
+    completed_courses: list[str] = []
+    pipeline: dict[str, float] = {}  # product -> open pipeline value
+    certified_products: list[str] = []  # products with at least one certified person
+
+
+class Recommendation(BaseModel):
+    course_id: str
+    title: str
+    score: float
+    reason: str
+    url: str | None = None
+    citations: list[Citation] = []
+
+
+class DraftRequest(BaseModel):
+    kind: Literal["email", "social_post", "solution_brief"]
+    product: str
+    vertical: str | None = None
+    region: str | None = None
+    partner: str | None = None
+    tone: str = "professional"
+    language: str = "en"
+
+
+class Draft(BaseModel):
+    kind: str
+    text: str
+    citations: list[Citation] = []
+    grounded: bool = True
+    removed_claims: list[str] = []
+    prompt: PromptRef | None = None
+
+
+class Handoff(BaseModel):
+    id: str
+    question: str
+    caller: CallerContext
+    evidence: list[Citation] = []
+    status: Literal["offered", "requested", "closed"] = "offered"
+    created_at: str
+    answer_id: str | None = None
+    conversation_id: str | None = None

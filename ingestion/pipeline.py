@@ -1,0 +1,371 @@
+"""Incremental, crash-safe ingestion into the store.
+
+Each file is a unit keyed by a content hash (its bytes, its resolved metadata and the pipeline's
+own settings). A run:
+
+1. cleans up after a run that died (the store's ``dirty`` mark),
+2. skips files whose hash the registry already holds, without loading or embedding them,
+3. for a new or changed file writes the new chunks, then commits the new version in the registry,
+   then deletes the old chunks — so a crash at any point leaves the old or the new version
+   visible, never both and never none (retrieval shows only committed versions),
+4. with ``sync`` deletes documents whose files are gone from the given roots,
+5. rebuilds the lexical index when anything changed.
+
+A failing file is reported with its path and reason and never stops the batch; a file that
+fails after it was indexed keeps its previous version.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.settings import Settings
+from ingestion.documents import LoadedDocument, LoadError
+from ingestion.loaders import load_file
+from ingestion.metadata import (
+    MANIFEST_NAME,
+    SIDECAR_SUFFIX,
+    chunk_metadata,
+    read_yaml_mapping,
+    validate_metadata,
+)
+from ingestion.splitter import Chunk, split_blocks
+from retrieval.chroma_store import ChromaStore, DocRecord
+
+PIPELINE_VERSION = "1"
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass
+class IngestSummary:
+    files_seen: int = 0
+    files_indexed: int = 0
+    files_skipped: int = 0
+    files_failed: list[dict[str, str]] = field(default_factory=list)
+    files_deleted: int = 0
+    chunks_added: int = 0
+    chunks_deleted: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files_indexed or self.files_deleted or self.chunks_deleted)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files_seen": self.files_seen,
+            "files_indexed": self.files_indexed,
+            "files_skipped": self.files_skipped,
+            "files_failed": self.files_failed,
+            "files_deleted": self.files_deleted,
+            "chunks_added": self.chunks_added,
+            "chunks_deleted": self.chunks_deleted,
+            "seconds": round(self.seconds, 3),
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    root: Path
+    file_id: str  # path relative to its root, "/"-separated: the document id
+
+
+@dataclass
+class PreparedFile:
+    """A changed file, loaded and chunked, waiting for its embeddings."""
+
+    source: SourceFile
+    file_hash: str
+    ids: list[str]
+    texts: list[str]
+    embed_texts: list[str]
+    metadatas: list[dict[str, Any]]
+    record_meta: dict[str, Any]
+
+
+def _is_hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+class IngestionPipeline:
+    """Sync folders of documents into a :class:`ChromaStore`.
+
+    Example::
+
+        pipeline = IngestionPipeline(settings, store, embedder)
+        summary = pipeline.run([Path("data")], sync=True)
+    """
+
+    def __init__(self, settings: Settings, store: ChromaStore, embedder: Any) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._manifests: dict[Path, dict[str, Any]] = {}
+
+    # -- discovery ------------------------------------------------------------------------
+    def _manifest(self, folder: Path) -> dict[str, Any]:
+        if folder not in self._manifests:
+            path = folder / MANIFEST_NAME
+            self._manifests[folder] = read_yaml_mapping(path) if path.is_file() else {}
+        return self._manifests[folder]
+
+    def _folders_down_to(self, root: Path, folder: Path) -> list[Path]:
+        chain = [root]
+        for part in folder.relative_to(root).parts:
+            chain.append(chain[-1] / part)
+        return chain
+
+    def _excluded(self, source: SourceFile) -> bool:
+        for folder in self._folders_down_to(source.root, source.path.parent):
+            patterns = self._manifest(folder).get("exclude") or []
+            relative = source.path.relative_to(folder).as_posix()
+            if any(fnmatch.fnmatch(relative, str(p)) for p in patterns):
+                return True
+        return False
+
+    def discover(self, roots: Iterable[Path], failed: list[dict[str, str]]) -> list[SourceFile]:
+        files: list[SourceFile] = []
+        for root in roots:
+            root = root.resolve()
+            if root.is_file():
+                candidates, base = [root], root.parent
+            elif root.is_dir():
+                candidates, base = sorted(p for p in root.rglob("*") if p.is_file()), root
+            else:
+                failed.append({"path": str(root), "error": "no such file or folder"})
+                continue
+            for path in candidates:
+                relative = path.relative_to(base)
+                name = path.name
+                if _is_hidden(relative) or name == MANIFEST_NAME or name.endswith(SIDECAR_SUFFIX):
+                    continue
+                source = SourceFile(path=path, root=base, file_id=relative.as_posix())
+                try:
+                    if self._excluded(source):
+                        continue
+                except LoadError as exc:
+                    failed.append({"path": str(path), "error": str(exc)})
+                    continue
+                files.append(source)
+        return files
+
+    # -- metadata and hashing --------------------------------------------------------------
+    def _declared_metadata(self, source: SourceFile) -> dict[str, Any]:
+        """Manifest defaults from the root down, then the sidecar (front matter comes later)."""
+        merged: dict[str, Any] = {}
+        for folder in self._folders_down_to(source.root, source.path.parent):
+            defaults = self._manifest(folder).get("defaults") or {}
+            if not isinstance(defaults, dict):
+                raise LoadError(f"{folder / MANIFEST_NAME}: 'defaults' must be a mapping")
+            merged.update(defaults)
+        sidecar = source.path.with_name(source.path.name + SIDECAR_SUFFIX)
+        if sidecar.is_file():
+            merged.update(read_yaml_mapping(sidecar))
+        return merged
+
+    def _hash(self, data: bytes, declared: dict[str, Any]) -> str:
+        digest = hashlib.sha256()
+        digest.update(data)
+        signature = {
+            "meta": declared,
+            "pipeline": PIPELINE_VERSION,
+            "chunking": self.settings.chunking.model_dump(),
+            "access": self.settings.access.model_dump(),
+            "model": self.store.model_name,
+        }
+        digest.update(json.dumps(signature, sort_keys=True, default=str).encode())
+        return digest.hexdigest()[:32]
+
+    # -- preparing one file ---------------------------------------------------------------
+    def _prepare(self, source: SourceFile, data: bytes, declared: dict, file_hash: str) -> PreparedFile:
+        documents = load_file(source.path, source.file_id, data)
+        prepared = PreparedFile(source, file_hash, [], [], [], [], {})
+        for document in documents:
+            self._add_document(prepared, document, declared)
+        return prepared
+
+    def _add_document(self, prepared: PreparedFile, document: LoadedDocument, declared: dict) -> None:
+        access = self.settings.access
+        raw = {**declared, **{k: v for k, v in document.raw_metadata.items() if k != "_record"}}
+        raw.setdefault("title", document.default_title or Path(document.source).stem)
+        if not raw.get("title"):
+            raw["title"] = document.default_title or Path(document.source).stem
+        meta = validate_metadata(raw, access)
+        if not prepared.record_meta:
+            prepared.record_meta = {
+                "title": meta.title,
+                "doc_type": meta.doc_type,
+                "effective_date": meta.effective_date.isoformat() if meta.effective_date else None,
+                "superseded_by": meta.superseded_by,
+                "audience": meta.audience,
+            }
+        flat = chunk_metadata(meta, access)
+        record = document.raw_metadata.get("_record")
+        chunks: list[Chunk] = split_blocks(
+            document.blocks, self.settings.chunking.size, self.settings.chunking.overlap
+        )
+        for chunk in chunks:
+            key = f"{document.doc_id}\x00{prepared.file_hash}\x00{chunk.index}"
+            metadata = {
+                **flat,
+                "doc_id": document.doc_id,
+                "source": document.source,
+                "section": chunk.section,
+                "chunk_index": chunk.index,
+                "doc_hash": prepared.file_hash,
+            }
+            if chunk.page is not None:
+                metadata["page"] = chunk.page
+            if record:
+                metadata["course_id"] = record["id"]
+                metadata["record_json"] = json.dumps(record, sort_keys=True)
+            prepared.ids.append(hashlib.sha256(key.encode()).hexdigest()[:40])
+            prepared.texts.append(chunk.text)
+            prepared.embed_texts.append(embedding_text(meta.title, chunk.section, chunk.text))
+            prepared.metadatas.append(metadata)
+
+    # -- the run --------------------------------------------------------------------------
+    def run(
+        self, roots: Iterable[Path], sync: bool = False, progress: ProgressFn | None = None
+    ) -> IngestSummary:
+        started = time.perf_counter()
+        summary = IngestSummary()
+        self._manifests.clear()
+        roots = [Path(r) for r in roots]
+        if self.store.state().get("dirty"):
+            summary.chunks_deleted += self.cleanup()
+        files = self.discover(roots, summary.files_failed)
+        summary.files_seen = len(files) + len(summary.files_failed)
+        committed = self.store.documents()
+        pending: list[PreparedFile] = []
+        pending_chunks = 0
+        flush_at = max(self.settings.embedding.batch_size * 4, 256)
+        dirty = False
+
+        for number, source in enumerate(files, start=1):
+            if progress:
+                progress(number, len(files), source.file_id)
+            try:
+                size_mb = source.path.stat().st_size / 1_048_576
+                if size_mb > self.settings.ingest.max_file_mb:
+                    raise LoadError(
+                        f"file is {size_mb:.1f} MB, over the {self.settings.ingest.max_file_mb:g} MB limit"
+                    )
+                data = source.path.read_bytes()
+                declared = self._declared_metadata(source)
+                file_hash = self._hash(data, declared)
+                previous = committed.get(source.file_id)
+                if previous and previous.doc_hash == file_hash:
+                    summary.files_skipped += 1
+                    continue
+                prepared = self._prepare(source, data, declared, file_hash)
+            except LoadError as exc:
+                summary.files_failed.append({"path": str(source.path), "error": str(exc)})
+                continue
+            except OSError as exc:
+                summary.files_failed.append({"path": str(source.path), "error": exc.strerror or str(exc)})
+                continue
+            pending.append(prepared)
+            pending_chunks += len(prepared.ids)
+            if pending_chunks >= flush_at:
+                if not dirty:
+                    self.store.mark_dirty(True)
+                    dirty = True
+                self._write(pending, committed, summary)
+                pending, pending_chunks = [], 0
+        if pending:
+            if not dirty:
+                self.store.mark_dirty(True)
+                dirty = True
+            self._write(pending, committed, summary)
+
+        if sync:
+            seen = {f.file_id for f in files} | {
+                Path(f["path"]).resolve().relative_to(r.resolve()).as_posix()
+                for f in summary.files_failed
+                for r in roots
+                if r.is_dir() and Path(f["path"]).resolve().is_relative_to(r.resolve())
+            }
+            root_names = {str(r.resolve() if r.is_dir() else r.resolve().parent) for r in roots}
+            for file_id, record in committed.items():
+                if record.root in root_names and file_id not in seen:
+                    if not dirty:
+                        self.store.mark_dirty(True)
+                        dirty = True
+                    self.store.forget_document(file_id)
+                    summary.chunks_deleted += self.store.delete_chunks(record.chunk_ids)
+                    summary.files_deleted += 1
+
+        if dirty or summary.changed:
+            self.store.bump_generation()
+            self.store.mark_dirty(False)
+        self._resolve_supersession(summary)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _write(self, batch: list[PreparedFile], committed: dict[str, DocRecord], summary: IngestSummary) -> None:
+        texts = [t for prepared in batch for t in prepared.embed_texts]
+        vectors = self.embedder.embed_documents(texts)
+        offset = 0
+        for prepared in batch:
+            count = len(prepared.ids)
+            self.store.upsert_chunks(
+                prepared.ids, vectors[offset : offset + count], prepared.texts, prepared.metadatas
+            )
+            offset += count
+            record = DocRecord(
+                doc_id=prepared.source.file_id,
+                doc_hash=prepared.file_hash,
+                chunk_ids=prepared.ids,
+                root=str(prepared.source.root),
+                source=str(prepared.source.path),
+                metadata=prepared.record_meta,
+            )
+            self.store.commit_document(record)  # the commit point of this version
+            old = committed.get(record.doc_id)
+            committed[record.doc_id] = record
+            if old:
+                stale = sorted(set(old.chunk_ids) - set(prepared.ids))
+                summary.chunks_deleted += self.store.delete_chunks(stale)
+            summary.files_indexed += 1
+            summary.chunks_added += count
+
+    def cleanup(self) -> int:
+        """Delete chunks that no committed version owns (left by a run that died)."""
+        committed = {doc_id: r.doc_hash for doc_id, r in self.store.documents().items()}
+        orphans = [
+            chunk.chunk_id
+            for chunk in self.store.iter_chunks()
+            if committed.get(chunk.metadata.get("source", "")) != chunk.metadata.get("doc_hash")
+        ]
+        self.store.delete_chunks(orphans)
+        self.store.mark_dirty(False)
+        return len(orphans)
+
+    def _resolve_supersession(self, summary: IngestSummary) -> None:
+        documents = self.store.documents()
+        for doc_id, record in documents.items():
+            target = record.metadata.get("superseded_by")
+            if target and target not in documents:
+                summary.warnings.append(
+                    f"{doc_id}: superseded_by {target!r} is not in the store; treated as superseded now"
+                )
+
+
+def embedding_text(title: str, section: str, text: str) -> str:
+    """What is embedded and indexed: the text with its title and heading path, so that a chunk
+    that says "120 days" is found by a question about deal-registration protection."""
+    header = title if not section or section == title else f"{title} > {section}"
+    if section.startswith(title):
+        header = section
+    return f"{header}\n{text}" if header else text

@@ -1,0 +1,223 @@
+"""The Chroma vector store and its document registry.
+
+Two collections live side by side:
+
+* ``<name>`` holds chunks: embedding, text and flat metadata (see ``ingestion.metadata``).
+* ``<name>-docs`` is the registry: one record per document with its content hash, the ids of
+  its chunks and its metadata. A registry write is the commit point of a document version:
+  retrieval only returns chunks whose ``doc_hash`` is the one the registry names, so a run that
+  dies between writing new chunks and deleting old ones never shows a document twice or not at
+  all. A ``__state__`` record counts generations (every commit bumps it) so that the lexical
+  index and other processes can tell when they are stale.
+
+The embedding model's name and dimension are recorded on the chunk collection; opening it with
+another model is an error instead of silently mixing vector spaces.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+
+from assistant.settings import Settings
+
+STATE_ID = "__state__"
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+@dataclass
+class DocRecord:
+    """A committed document version."""
+
+    doc_id: str
+    doc_hash: str
+    chunk_ids: list[str]
+    root: str = ""
+    source: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> DocRecord:
+        return cls(**json.loads(text))
+
+
+@dataclass
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    embedding: np.ndarray | None = None
+
+
+def open_client(settings: Settings) -> Any:
+    if settings.chroma.host:
+        return chromadb.HttpClient(
+            host=settings.chroma.host, port=settings.chroma.port, ssl=settings.chroma.ssl
+        )
+    settings.store.dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.store.dir / "chroma"))
+
+
+class ChromaStore:
+    """Chunks and the document registry in Chroma (embedded or server)."""
+
+    def __init__(self, settings: Settings, model_name: str, dimension: int, client: Any = None):
+        self.settings = settings
+        self.client = client or open_client(settings)
+        name = settings.store.collection
+        self.location = (
+            f"http://{settings.chroma.host}:{settings.chroma.port}/{name}"
+            if settings.chroma.host
+            else str((settings.store.dir / "chroma").resolve())
+        )
+        self.chunks = self.client.get_or_create_collection(
+            name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": model_name, "embedding_dimension": dimension},
+        )
+        recorded = self.chunks.metadata or {}
+        if recorded.get("embedding_model") != model_name or int(
+            recorded.get("embedding_dimension", dimension)
+        ) != dimension:
+            raise StoreError(
+                f"store {self.location} was built with embedding model "
+                f"{recorded.get('embedding_model')!r} ({recorded.get('embedding_dimension')} dims), "
+                f"not {model_name!r} ({dimension} dims): use the same model or a new store"
+            )
+        self.model_name, self.dimension = model_name, dimension
+        self.registry = self.client.get_or_create_collection(
+            f"{name}-docs", embedding_function=None
+        )
+        self.batch_size = min(self.client.get_max_batch_size(), 2000)
+
+    # -- registry -------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        found = self.registry.get(ids=[STATE_ID], include=["documents"])
+        return json.loads(found["documents"][0]) if found["ids"] else {"generation": 0}
+
+    def generation(self) -> int:
+        return int(self.state().get("generation", 0))
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        self.registry.upsert(
+            ids=[STATE_ID], embeddings=[[1.0]], documents=[json.dumps(state)], metadatas=[{"kind": "state"}]
+        )
+
+    def mark_dirty(self, dirty: bool) -> None:
+        """A run in progress marks the store dirty; the next run cleans up what it left."""
+        state = self.state()
+        state["dirty"] = dirty
+        self._write_state(state)
+
+    def bump_generation(self) -> int:
+        state = self.state()
+        state["generation"] = int(state.get("generation", 0)) + 1
+        self._write_state(state)
+        return state["generation"]
+
+    def documents(self) -> dict[str, DocRecord]:
+        found = self.registry.get(where={"kind": "doc"}, include=["documents"])
+        return {i: DocRecord.from_json(d) for i, d in zip(found["ids"], found["documents"])}
+
+    def get_documents(self, doc_ids: Iterable[str]) -> dict[str, DocRecord]:
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return {}
+        found = self.registry.get(ids=ids, include=["documents"])
+        return {i: DocRecord.from_json(d) for i, d in zip(found["ids"], found["documents"])}
+
+    def commit_document(self, record: DocRecord) -> None:
+        self.registry.upsert(
+            ids=[record.doc_id],
+            embeddings=[[1.0]],
+            documents=[record.to_json()],
+            metadatas=[{"kind": "doc", "doc_hash": record.doc_hash, "root": record.root}],
+        )
+
+    def forget_document(self, doc_id: str) -> None:
+        self.registry.delete(ids=[doc_id])
+
+    # -- chunks ---------------------------------------------------------------------------
+    def upsert_chunks(
+        self, ids: list[str], embeddings: np.ndarray, texts: list[str], metadatas: list[dict]
+    ) -> None:
+        for start in range(0, len(ids), self.batch_size):
+            end = start + self.batch_size
+            self.chunks.upsert(
+                ids=ids[start:end],
+                embeddings=embeddings[start:end].tolist(),
+                documents=texts[start:end],
+                metadatas=metadatas[start:end],
+            )
+
+    def existing_chunk_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), self.batch_size):
+            found.update(self.chunks.get(ids=ids[start : start + self.batch_size], include=[])["ids"])
+        return found
+
+    def delete_chunks(self, ids: list[str]) -> int:
+        for start in range(0, len(ids), self.batch_size):
+            self.chunks.delete(ids=ids[start : start + self.batch_size])
+        return len(ids)
+
+    def chunk_ids_of(self, doc_id: str) -> list[str]:
+        return self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+
+    def iter_chunks(self, include_embeddings: bool = False, page: int = 5000) -> Iterator[StoredChunk]:
+        include = ["documents", "metadatas"] + (["embeddings"] if include_embeddings else [])
+        offset = 0
+        while True:
+            found = self.chunks.get(include=include, limit=page, offset=offset)
+            if not found["ids"]:
+                return
+            embeddings = found.get("embeddings") if include_embeddings else None
+            for i, chunk_id in enumerate(found["ids"]):
+                yield StoredChunk(
+                    chunk_id,
+                    found["documents"][i],
+                    found["metadatas"][i],
+                    None if embeddings is None else np.asarray(embeddings[i]),
+                )
+            offset += len(found["ids"])
+
+    def get_chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
+        if not ids:
+            return {}
+        found = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        return {
+            i: StoredChunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])
+        }
+
+    def query(
+        self, embedding: np.ndarray, k: int, where: dict[str, Any] | None
+    ) -> list[tuple[StoredChunk, float]]:
+        """Nearest chunks as (chunk, cosine similarity)."""
+        found = self.chunks.query(
+            query_embeddings=[embedding.tolist()],
+            n_results=k,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (StoredChunk(i, d, m), 1.0 - float(dist))
+            for i, d, m, dist in zip(
+                found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0]
+            )
+        ]
+
+    def count(self) -> int:
+        return self.chunks.count()

@@ -1,0 +1,214 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused, filtered by who is asking.
+
+``retrieve()`` does the bookkeeping every mode shares — validating the caller, building the one
+access filter, hiding chunks of uncommitted document versions, removing near-duplicates and
+scoring relevance — and ``_candidates()`` does the mode-specific work.
+
+Fusion is reciprocal rank fusion (``w / (k + rank)`` summed over the two lists): it needs no score
+calibration between cosine similarities and BM25 scores, and on SciFact it beats both inputs.
+Each hit also carries ``relevance``, the cosine similarity of query and chunk, which the assistant
+uses as its "do the sources support an answer" gate.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from assistant.models import CallerContext, SearchHit
+from assistant.settings import Settings
+from retrieval.access import AccessFilter
+from retrieval.chroma_store import ChromaStore, DocRecord, StoredChunk
+from retrieval.lexical_index import LexicalIndex
+
+Mode = Literal["dense", "lexical", "hybrid"]
+WORD = re.compile(r"\w+")
+
+
+class Retriever(Protocol):
+    def retrieve(
+        self, query: str, caller: CallerContext, k: int | None = None, mode: Mode | None = None
+    ) -> list[SearchHit]: ...
+
+
+class RetrievalError(ValueError):
+    pass
+
+
+def _shingles(text: str) -> set[str]:
+    words = WORD.findall(text.lower())
+    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def _similar(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class HybridRetriever:
+    def __init__(
+        self, settings: Settings, store: ChromaStore, embedder: Any, lexical: LexicalIndex, reranker: Any = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.lexical = lexical
+        self.reranker = reranker
+        self._documents: dict[str, DocRecord] = {}
+        self._generation = -1
+        self._lock = threading.Lock()
+
+    # -- keeping in step with the store ---------------------------------------------------
+    def sync(self) -> None:
+        """Reload the registry and, when the store moved on, the lexical index."""
+        generation = self.store.generation()
+        if generation == self._generation:
+            return
+        with self._lock:
+            if generation == self._generation:
+                return
+            self._documents = self.store.documents()
+            if self.lexical.generation != generation and not (
+                self.lexical.load() and self.lexical.generation == generation
+            ):
+                rebuild_lexical(self.store, self.lexical, generation, self._documents)
+            self._generation = generation
+
+    # -- the public method ----------------------------------------------------------------
+    def retrieve(
+        self,
+        query: str,
+        caller: CallerContext,
+        k: int | None = None,
+        mode: Mode | None = None,
+    ) -> list[SearchHit]:
+        if not query or not query.strip():
+            raise RetrievalError("the query is empty")
+        k = k or self.settings.retrieval.top_k
+        if not 1 <= k <= 100:
+            raise RetrievalError("k must be between 1 and 100")
+        mode = mode or self.settings.retrieval.mode
+        if mode not in ("dense", "lexical", "hybrid"):
+            raise RetrievalError(f"unknown mode {mode!r} (dense, lexical or hybrid)")
+        self.sync()
+        access = AccessFilter.build(caller, self.settings.access, self._documents)
+        started = time.perf_counter()
+        query_vector = self.embedder.embed_query(query)
+        ranked = self._candidates(query, query_vector, access, mode)
+        visible = [(c, s) for c, s in ranked if self._committed(c.metadata) and access.allows(c.metadata)]
+        if self.reranker is not None:
+            visible = self.reranker.rerank(query, visible)
+        hits = self._dedupe(visible, k)
+        self._score_relevance(query_vector, hits)
+        for hit in hits:
+            hit.metadata["retrieval_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        return hits
+
+    def _committed(self, metadata: dict[str, Any]) -> bool:
+        record = self._documents.get(metadata.get("source", ""))
+        return record is not None and record.doc_hash == metadata.get("doc_hash")
+
+    # -- the work -------------------------------------------------------------------------
+    def _candidates(
+        self, query: str, vector: np.ndarray, access: AccessFilter, mode: Mode
+    ) -> list[tuple[StoredChunk, float]]:
+        n = self.settings.retrieval.candidates
+        dense: list[tuple[StoredChunk, float]] = []
+        lexical: list[tuple[str, float]] = []
+        if mode in ("dense", "hybrid") and self.store.count():
+            dense = self.store.query(vector, n, access.where())
+        if mode in ("lexical", "hybrid"):
+            lexical = self.lexical.search(query, n, access)
+        if mode == "dense":
+            return dense
+        chunks = {c.chunk_id: c for c, _ in dense}
+        missing = [cid for cid, _ in lexical if cid not in chunks]
+        chunks.update(self.store.get_chunks(missing))
+        if mode == "lexical":
+            return [(chunks[cid], score) for cid, score in lexical if cid in chunks]
+        rrf_k = self.settings.retrieval.rrf_k
+        fused: dict[str, float] = {}
+        for weight, ranking in (
+            (self.settings.retrieval.dense_weight, [c.chunk_id for c, _ in dense]),
+            (self.settings.retrieval.lexical_weight, [cid for cid, _ in lexical]),
+        ):
+            for rank, chunk_id in enumerate(ranking, start=1):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (rrf_k + rank)
+        order = sorted(fused, key=lambda cid: -fused[cid])
+        return [(chunks[cid], fused[cid]) for cid in order if cid in chunks]
+
+    def _dedupe(self, ranked: list[tuple[StoredChunk, float]], k: int) -> list[SearchHit]:
+        """Keep the best of near-identical chunks, so copies of one paragraph do not fill the top k."""
+        kept: list[tuple[SearchHit, set[str]]] = []
+        threshold = self.settings.retrieval.dedup_threshold
+        for chunk, score in ranked:
+            shingles = _shingles(chunk.text)
+            if any(_similar(shingles, other) >= threshold for _, other in kept):
+                continue
+            kept.append((to_hit(chunk, score), shingles))
+            if len(kept) == k:
+                break
+        return [hit for hit, _ in kept]
+
+    def _score_relevance(self, vector: np.ndarray, hits: list[SearchHit]) -> None:
+        if not hits:
+            return
+        found = self.store.chunks.get(ids=[h.chunk_id for h in hits], include=["embeddings"])
+        by_id = dict(zip(found["ids"], found["embeddings"]))
+        for hit in hits:
+            embedding = by_id.get(hit.chunk_id)
+            if embedding is not None:
+                hit.metadata["relevance"] = round(float(np.dot(vector, np.asarray(embedding))), 4)
+
+    def neighbours(self, hit: SearchHit, window: int = 1) -> list[SearchHit]:
+        """Chunks next to ``hit`` in its document, to give the model surrounding context."""
+        index = int(hit.metadata.get("chunk_index", 0))
+        found = self.store.chunks.get(
+            where={
+                "$and": [
+                    {"doc_id": hit.doc_id},
+                    {"doc_hash": hit.metadata.get("doc_hash", "")},
+                    {"chunk_index": {"$gte": index - window}},
+                    {"chunk_index": {"$lte": index + window}},
+                ]
+            },
+            include=["documents", "metadatas"],
+        )
+        chunks = [StoredChunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+        return [to_hit(c, 0.0) for c in sorted(chunks, key=lambda c: c.metadata.get("chunk_index", 0))]
+
+
+def to_hit(chunk: StoredChunk, score: float) -> SearchHit:
+    m = chunk.metadata
+    return SearchHit(
+        chunk_id=chunk.chunk_id,
+        doc_id=m.get("doc_id", ""),
+        source=m.get("source", ""),
+        title=m.get("title", ""),
+        section=m.get("section", ""),
+        page=m.get("page"),
+        score=round(float(score), 6),
+        text=chunk.text,
+        metadata=dict(m),
+    )
+
+
+def rebuild_lexical(
+    store: ChromaStore, lexical: LexicalIndex, generation: int, documents: dict[str, DocRecord]
+) -> None:
+    """Rebuild BM25 from the committed chunks in the store and save it."""
+    from ingestion.pipeline import embedding_text
+
+    ids, texts, metadata = [], [], []
+    for chunk in store.iter_chunks():
+        record = documents.get(chunk.metadata.get("source", ""))
+        if record is None or record.doc_hash != chunk.metadata.get("doc_hash"):
+            continue
+        ids.append(chunk.chunk_id)
+        texts.append(embedding_text(chunk.metadata.get("title", ""), chunk.metadata.get("section", ""), chunk.text))
+        metadata.append(chunk.metadata)
+    lexical.build(ids, texts, metadata, generation)
+    lexical.save()

@@ -1,0 +1,69 @@
+"""The knowledge base as one object: store, embedder, lexical index, ingestion and retrieval.
+
+Every channel and command opens it with :func:`open_knowledge_base` so that the model is loaded
+once and the lexical index is kept in step with every ingest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from assistant.settings import Settings
+from ingestion.pipeline import IngestionPipeline, IngestSummary, ProgressFn
+from retrieval.chroma_store import ChromaStore
+from retrieval.embedder import SentenceTransformerEmbedder
+from retrieval.hybrid import HybridRetriever, rebuild_lexical
+from retrieval.lexical_index import LexicalIndex
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings, embedder: Any = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or SentenceTransformerEmbedder(settings.embedding)
+        self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
+        lexical_dir = settings.store.dir / "lexical" / settings.store.collection
+        self.lexical = LexicalIndex(lexical_dir)
+        self.retriever = HybridRetriever(
+            settings, self.store, self.embedder, self.lexical, reranker=_reranker(settings)
+        )
+
+    def ingest(self, paths: list[Path], sync: bool = False, progress: ProgressFn | None = None) -> IngestSummary:
+        summary = IngestionPipeline(self.settings, self.store, self.embedder).run(paths, sync, progress)
+        generation = self.store.generation()
+        if summary.changed or self.lexical.generation != generation:
+            if not (self.lexical.load() and self.lexical.generation == generation):
+                rebuild_lexical(self.store, self.lexical, generation, self.store.documents())
+        return summary
+
+    def stats(self) -> dict[str, Any]:
+        documents = self.store.documents()
+        by_type = Counter(r.metadata.get("doc_type", "?") for r in documents.values())
+        chunks_by_type: Counter[str] = Counter()
+        for chunk in self.store.iter_chunks():
+            chunks_by_type[chunk.metadata.get("doc_type", "?")] += 1
+        return {
+            "documents": len(documents),
+            "chunks": self.store.count(),
+            "by_doc_type": {
+                t: {"documents": by_type.get(t, 0), "chunks": chunks_by_type.get(t, 0)}
+                for t in sorted(set(by_type) | set(chunks_by_type))
+            },
+            "embedding_model": self.store.model_name,
+            "embedding_dimension": self.store.dimension,
+            "store": self.store.location,
+            "generation": self.store.generation(),
+        }
+
+
+def _reranker(settings: Settings) -> Any:
+    if settings.retrieval.reranker_path is None:
+        return None
+    from retrieval.rerank import CrossEncoderReranker
+
+    return CrossEncoderReranker(settings.retrieval.reranker_path)
+
+
+def open_knowledge_base(settings: Settings, embedder: Any = None) -> KnowledgeBase:
+    return KnowledgeBase(settings, embedder)

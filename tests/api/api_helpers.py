@@ -1,0 +1,24 @@
+"""Constants and helpers shared by the API tests (import as ``from api_helpers import ...``)."""
+
+from __future__ import annotations
+
+SECRET = "test-secret-that-is-long-enough-for-hs256!"
+MANAGER = {"X-API-Key": "mgr-key"}
+ADMIN = {"X-API-Key": "adm-key"}
+
+
+def parse_sse(text: str) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of a Server-Sent Events body."""
+    import json
+
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+        if data:
+            events.append((name, json.loads("\n".join(data))))
+    return events
