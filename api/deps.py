@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import MANAGER_ROLES, AuthError, Authenticator
+from api.auth import MANAGER_ROLES, Authenticator, AuthError
 from api.metrics import ApiMetrics
 from api.throttling import AnswerQueue, RateLimiter
 from assistant.models import CallerContext

@@ -85,9 +85,7 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = detail[0] if detail else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"]) or "request"
-        return JSONResponse(
-            _body(422, f"{where}: {first['msg']}", detail=detail), status_code=422
-        )
+        return JSONResponse(_body(422, f"{where}: {first['msg']}", detail=detail), status_code=422)
 
     @app.exception_handler(AuthError)
     async def _auth(request: Request, exc: AuthError) -> JSONResponse:

@@ -8,11 +8,16 @@ by a factory) never clash over metric names. Routes are labelled by their templa
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client import generate_latest
+from fastapi import FastAPI, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.models import Answer
 
@@ -48,20 +53,36 @@ class ApiMetrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
     def install(self, app: FastAPI) -> None:
-        @app.middleware("http")
-        async def _measure(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            started = time.perf_counter()
-            status = 500
-            try:
-                response = await call_next(request)
-                status = response.status_code
-                return response
-            finally:
-                route = request.scope.get("route")
-                label = getattr(route, "path", None) or "unmatched"
-                self.latency.labels(route=label).observe(time.perf_counter() - started)
-                self.requests.labels(
-                    route=label, method=request.method, status=str(status)
-                ).inc()
+        app.add_middleware(_MeasureRequests, metrics=self)
+
+
+class _MeasureRequests:
+    """Pure ASGI middleware: unlike ``@app.middleware("http")`` it leaves the request body
+    stream and streamed responses untouched."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                self.metrics.latency.labels(route=route).observe(time.perf_counter() - started)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.requests.labels(
+                route=route, method=scope["method"], status=str(status)
+            ).inc()

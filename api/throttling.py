@@ -18,10 +18,10 @@ import threading
 import time
 from types import TracebackType
 
+from fastapi import HTTPException
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 

@@ -45,7 +45,9 @@ def settings_for(store: Path | None = None) -> Settings:
     settings = get_settings()
     chosen = store or state.get("store")
     if chosen is not None:
-        settings = settings.model_copy(update={"store": settings.store.model_copy(update={"dir": chosen})})
+        settings = settings.model_copy(
+            update={"store": settings.store.model_copy(update={"dir": chosen})}
+        )
     return settings
 
 
@@ -70,7 +72,13 @@ def knowledge_base(settings: Settings):  # noqa: ANN201 - imported lazily: loads
         fail(str(exc))
 
 
-def caller_from(role: str, tier: str | None, region: str | None, as_of: str | None, partner_id: str | None = None) -> CallerContext:
+def caller_from(
+    role: str,
+    tier: str | None,
+    region: str | None,
+    as_of: str | None,
+    partner_id: str | None = None,
+) -> CallerContext:
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
@@ -84,7 +92,9 @@ def caller_from(role: str, tier: str | None, region: str | None, as_of: str | No
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
-    sync: Annotated[bool, typer.Option("--sync", help="Delete documents whose files are gone.")] = False,
+    sync: Annotated[
+        bool, typer.Option("--sync", help="Delete documents whose files are gone.")
+    ] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
@@ -92,8 +102,13 @@ def ingest(
     settings = settings_for(store)
     kb = knowledge_base(settings)
     with Progress(
-        TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=console, transient=True,
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
         disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task("", total=None)
@@ -155,13 +170,22 @@ def search(
             try:
                 item = json.loads(line)
                 caller = CallerContext(
-                    role=item.get("role", "partner"), tier=item.get("tier"), region=item.get("region"),
+                    role=item.get("role", "partner"),
+                    tier=item.get("tier"),
+                    region=item.get("region"),
                     as_of=item.get("as_of"),
                 )
-                results = _search_one(kb, item["query"], caller, int(item.get("k", k)), item.get("mode", mode))
+                results = _search_one(
+                    kb, item["query"], caller, int(item.get("k", k)), item.get("mode", mode)
+                )
                 emit_json({"id": item.get("id", number), "results": results})
             except (ValueError, KeyError, TypeError, AccessError, RetrievalError) as exc:
-                emit_json({"id": (item.get("id") if isinstance(item, dict) else number), "error": str(exc)})
+                emit_json(
+                    {
+                        "id": (item.get("id") if isinstance(item, dict) else number),
+                        "error": str(exc),
+                    }
+                )
         return
     caller = caller_from(role, tier, region, as_of)
     try:
@@ -173,7 +197,14 @@ def search(
         return
     table = Table("#", "score", "source", "section", "page", "text")
     for n, hit in enumerate(results, start=1):
-        table.add_row(str(n), f"{hit['score']:.3f}", hit["source"], hit["section"][:40], str(hit["page"] or ""), hit["text"][:90].replace("\n", " "))
+        table.add_row(
+            str(n),
+            f"{hit['score']:.3f}",
+            hit["source"],
+            hit["section"][:40],
+            str(hit["page"] or ""),
+            hit["text"][:90].replace("\n", " "),
+        )
     Console().print(table)
 
 
@@ -186,7 +217,9 @@ def stats(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
         emit_json(result)
         return
     out = Console()
-    out.print(f"store: {result['store']}\nmodel: {result['embedding_model']} ({result['embedding_dimension']} dims)")
+    out.print(
+        f"store: {result['store']}\nmodel: {result['embedding_model']} ({result['embedding_dimension']} dims)"
+    )
     out.print(f"documents: {result['documents']}  chunks: {result['chunks']}")
     table = Table("doc_type", "documents", "chunks")
     for doc_type, counts in result["by_doc_type"].items():

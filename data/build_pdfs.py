@@ -228,7 +228,6 @@ def build(path: str, title: str, blocks: list[tuple]) -> Path:
     """Write one PDF and return its path."""
     pdf = _Pdf(format="A4")
     pdf.set_creation_date(CREATED)
-    pdf.file_id = lambda: "<00000000000000000000000000000000><00000000000000000000000000000000>"  # type: ignore[method-assign]
     pdf.set_title(title)
     pdf.set_author("Altaris Systems")
     pdf.set_producer("altaris build_pdfs.py")

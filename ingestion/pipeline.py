@@ -187,14 +187,18 @@ class IngestionPipeline:
         return digest.hexdigest()[:32]
 
     # -- preparing one file ---------------------------------------------------------------
-    def _prepare(self, source: SourceFile, data: bytes, declared: dict, file_hash: str) -> PreparedFile:
+    def _prepare(
+        self, source: SourceFile, data: bytes, declared: dict, file_hash: str
+    ) -> PreparedFile:
         documents = load_file(source.path, source.file_id, data)
         prepared = PreparedFile(source, file_hash, [], [], [], [], {})
         for document in documents:
             self._add_document(prepared, document, declared)
         return prepared
 
-    def _add_document(self, prepared: PreparedFile, document: LoadedDocument, declared: dict) -> None:
+    def _add_document(
+        self, prepared: PreparedFile, document: LoadedDocument, declared: dict
+    ) -> None:
         access = self.settings.access
         raw = {**declared, **{k: v for k, v in document.raw_metadata.items() if k != "_record"}}
         raw.setdefault("title", document.default_title or Path(document.source).stem)
@@ -273,7 +277,9 @@ class IngestionPipeline:
                 summary.files_failed.append({"path": str(source.path), "error": str(exc)})
                 continue
             except OSError as exc:
-                summary.files_failed.append({"path": str(source.path), "error": exc.strerror or str(exc)})
+                summary.files_failed.append(
+                    {"path": str(source.path), "error": exc.strerror or str(exc)}
+                )
                 continue
             pending.append(prepared)
             pending_chunks += len(prepared.ids)
@@ -313,7 +319,9 @@ class IngestionPipeline:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _write(self, batch: list[PreparedFile], committed: dict[str, DocRecord], summary: IngestSummary) -> None:
+    def _write(
+        self, batch: list[PreparedFile], committed: dict[str, DocRecord], summary: IngestSummary
+    ) -> None:
         texts = [t for prepared in batch for t in prepared.embed_texts]
         vectors = self.embedder.embed_documents(texts)
         offset = 0

@@ -97,7 +97,9 @@ def split_blocks(blocks: list[Block], size: int, overlap: int) -> list[Chunk]:
             same_section = block.headings == headings
             length = sum(len(p) + 2 for p in parts) + len(piece)
             if parts and (not same_section or length > size):
-                carry = _tail(parts[-1], overlap) if same_section and last_kind == "paragraph" else ""
+                carry = (
+                    _tail(parts[-1], overlap) if same_section and last_kind == "paragraph" else ""
+                )
                 emit()
                 if carry and len(carry) + len(piece) + 2 <= size + overlap:
                     parts.append(carry)

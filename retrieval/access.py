@@ -35,7 +35,9 @@ def validate_caller(caller: CallerContext, access: AccessSettings) -> CallerCont
     if tier and tier not in access.tiers:
         raise AccessError(f"unknown tier {caller.tier!r} (allowed: {', '.join(access.tiers)})")
     if region and region not in access.regions:
-        raise AccessError(f"unknown region {caller.region!r} (allowed: {', '.join(access.regions)})")
+        raise AccessError(
+            f"unknown region {caller.region!r} (allowed: {', '.join(access.regions)})"
+        )
     return caller.model_copy(update={"tier": tier, "region": region})
 
 
@@ -98,7 +100,11 @@ class AccessFilter:
 
     def allows(self, metadata: Mapping[str, Any]) -> bool:
         """The same rule over one chunk's metadata (the lexical path)."""
-        if not (int(metadata.get("effective_ord", 0)) <= self.as_of < int(metadata.get("expires_ord", 0))):
+        if not (
+            int(metadata.get("effective_ord", 0))
+            <= self.as_of
+            < int(metadata.get("expires_ord", 0))
+        ):
             return False
         if metadata.get("source") in self.superseded:
             return False

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import chromadb
@@ -89,9 +88,10 @@ class ChromaStore:
             metadata={"embedding_model": model_name, "embedding_dimension": dimension},
         )
         recorded = self.chunks.metadata or {}
-        if recorded.get("embedding_model") != model_name or int(
-            recorded.get("embedding_dimension", dimension)
-        ) != dimension:
+        if (
+            recorded.get("embedding_model") != model_name
+            or int(recorded.get("embedding_dimension", dimension)) != dimension
+        ):
             raise StoreError(
                 f"store {self.location} was built with embedding model "
                 f"{recorded.get('embedding_model')!r} ({recorded.get('embedding_dimension')} dims), "
@@ -113,7 +113,10 @@ class ChromaStore:
 
     def _write_state(self, state: dict[str, Any]) -> None:
         self.registry.upsert(
-            ids=[STATE_ID], embeddings=[[1.0]], documents=[json.dumps(state)], metadatas=[{"kind": "state"}]
+            ids=[STATE_ID],
+            embeddings=[[1.0]],
+            documents=[json.dumps(state)],
+            metadatas=[{"kind": "state"}],
         )
 
     def mark_dirty(self, dirty: bool) -> None:
@@ -166,7 +169,9 @@ class ChromaStore:
     def existing_chunk_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(ids), self.batch_size):
-            found.update(self.chunks.get(ids=ids[start : start + self.batch_size], include=[])["ids"])
+            found.update(
+                self.chunks.get(ids=ids[start : start + self.batch_size], include=[])["ids"]
+            )
         return found
 
     def delete_chunks(self, ids: list[str]) -> int:
@@ -177,7 +182,9 @@ class ChromaStore:
     def chunk_ids_of(self, doc_id: str) -> list[str]:
         return self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
 
-    def iter_chunks(self, include_embeddings: bool = False, page: int = 5000) -> Iterator[StoredChunk]:
+    def iter_chunks(
+        self, include_embeddings: bool = False, page: int = 5000
+    ) -> Iterator[StoredChunk]:
         include = ["documents", "metadatas"] + (["embeddings"] if include_embeddings else [])
         offset = 0
         while True:
@@ -199,7 +206,8 @@ class ChromaStore:
             return {}
         found = self.chunks.get(ids=ids, include=["documents", "metadatas"])
         return {
-            i: StoredChunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])
+            i: StoredChunk(i, d, m)
+            for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])
         }
 
     def query(

@@ -66,7 +66,11 @@ class SentenceTransformerEmbedder:
         path = resolve_model_path(self.settings.model)
         kwargs = {"backend": self.settings.backend} if self.settings.backend != "torch" else {}
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True, **kwargs)
-        self.name = Path(self.settings.model).name if Path(self.settings.model).is_dir() else self.settings.model
+        self.name = (
+            Path(self.settings.model).name
+            if Path(self.settings.model).is_dir()
+            else self.settings.model
+        )
         self.dimension = int(self.model.get_embedding_dimension() or 0)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()

@@ -50,7 +50,12 @@ def _similar(a: set[str], b: set[str]) -> float:
 
 class HybridRetriever:
     def __init__(
-        self, settings: Settings, store: ChromaStore, embedder: Any, lexical: LexicalIndex, reranker: Any = None
+        self,
+        settings: Settings,
+        store: ChromaStore,
+        embedder: Any,
+        lexical: LexicalIndex,
+        reranker: Any = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -98,7 +103,9 @@ class HybridRetriever:
         started = time.perf_counter()
         query_vector = self.embedder.embed_query(query)
         ranked = self._candidates(query, query_vector, access, mode)
-        visible = [(c, s) for c, s in ranked if self._committed(c.metadata) and access.allows(c.metadata)]
+        visible = [
+            (c, s) for c, s in ranked if self._committed(c.metadata) and access.allows(c.metadata)
+        ]
         if self.reranker is not None:
             visible = self.reranker.rerank(query, visible)
         hits = self._dedupe(visible, k)
@@ -177,8 +184,13 @@ class HybridRetriever:
             },
             include=["documents", "metadatas"],
         )
-        chunks = [StoredChunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
-        return [to_hit(c, 0.0) for c in sorted(chunks, key=lambda c: c.metadata.get("chunk_index", 0))]
+        chunks = [
+            StoredChunk(i, d, m)
+            for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])
+        ]
+        return [
+            to_hit(c, 0.0) for c in sorted(chunks, key=lambda c: c.metadata.get("chunk_index", 0))
+        ]
 
 
 def to_hit(chunk: StoredChunk, score: float) -> SearchHit:
@@ -208,7 +220,11 @@ def rebuild_lexical(
         if record is None or record.doc_hash != chunk.metadata.get("doc_hash"):
             continue
         ids.append(chunk.chunk_id)
-        texts.append(embedding_text(chunk.metadata.get("title", ""), chunk.metadata.get("section", ""), chunk.text))
+        texts.append(
+            embedding_text(
+                chunk.metadata.get("title", ""), chunk.metadata.get("section", ""), chunk.text
+            )
+        )
         metadata.append(chunk.metadata)
     lexical.build(ids, texts, metadata, generation)
     lexical.save()

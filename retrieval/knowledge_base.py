@@ -29,8 +29,12 @@ class KnowledgeBase:
             settings, self.store, self.embedder, self.lexical, reranker=_reranker(settings)
         )
 
-    def ingest(self, paths: list[Path], sync: bool = False, progress: ProgressFn | None = None) -> IngestSummary:
-        summary = IngestionPipeline(self.settings, self.store, self.embedder).run(paths, sync, progress)
+    def ingest(
+        self, paths: list[Path], sync: bool = False, progress: ProgressFn | None = None
+    ) -> IngestSummary:
+        summary = IngestionPipeline(self.settings, self.store, self.embedder).run(
+            paths, sync, progress
+        )
         generation = self.store.generation()
         if summary.changed or self.lexical.generation != generation:
             if not (self.lexical.load() and self.lexical.generation == generation):

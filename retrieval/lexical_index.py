@@ -27,7 +27,16 @@ from retrieval.access import AccessFilter
 
 CODE = re.compile(r"\b[A-Za-z0-9]+(?:[-_/.][A-Za-z0-9]+)+\b")
 # Metadata the access rule reads; the rest stays in Chroma.
-ACCESS_KEYS = ("audience", "effective_ord", "expires_ord", "source", "doc_id", "doc_hash", "tiers_all", "regions_all")
+ACCESS_KEYS = (
+    "audience",
+    "effective_ord",
+    "expires_ord",
+    "source",
+    "doc_id",
+    "doc_hash",
+    "tiers_all",
+    "regions_all",
+)
 
 
 def analysable(text: str) -> str:
@@ -51,10 +60,15 @@ class LexicalIndex:
     # -- building ------------------------------------------------------------------------
     def _tokenize(self, texts: list[str]) -> Any:
         return bm25s.tokenize(
-            [analysable(t) for t in texts], stopwords="en", stemmer=self.stemmer, show_progress=False
+            [analysable(t) for t in texts],
+            stopwords="en",
+            stemmer=self.stemmer,
+            show_progress=False,
         )
 
-    def build(self, ids: list[str], texts: list[str], metadata: list[dict[str, Any]], generation: int) -> None:
+    def build(
+        self, ids: list[str], texts: list[str], metadata: list[dict[str, Any]], generation: int
+    ) -> None:
         self.ids, self.generation = list(ids), generation
         self.metadata = [{k: m.get(k) for k in ACCESS_KEYS} | _flags(m) for m in metadata]
         self._masks.clear()
@@ -97,24 +111,38 @@ class LexicalIndex:
     def _mask(self, access: AccessFilter | None) -> np.ndarray | None:
         if access is None:
             return None
-        key = (access.caller.role, access.caller.tier, access.caller.region, access.as_of, access.superseded)
+        key = (
+            access.caller.role,
+            access.caller.tier,
+            access.caller.region,
+            access.as_of,
+            access.superseded,
+        )
         with self._lock:
             if key in self._masks:
                 self._masks.move_to_end(key)
                 return self._masks[key]
-        mask = np.fromiter((access.allows(m) for m in self.metadata), dtype=bool, count=len(self.metadata))
+        mask = np.fromiter(
+            (access.allows(m) for m in self.metadata), dtype=bool, count=len(self.metadata)
+        )
         with self._lock:
             self._masks[key] = mask
             while len(self._masks) > 64:
                 self._masks.popitem(last=False)
         return mask
 
-    def search(self, query: str, k: int, access: AccessFilter | None = None) -> list[tuple[str, float]]:
+    def search(
+        self, query: str, k: int, access: AccessFilter | None = None
+    ) -> list[tuple[str, float]]:
         """Top ``k`` (chunk id, BM25 score) among the chunks ``access`` allows."""
         if self.bm25 is None or not self.ids:
             return []
         tokens = bm25s.tokenize(
-            [analysable(query)], stopwords="en", stemmer=self.stemmer, show_progress=False, return_ids=False
+            [analysable(query)],
+            stopwords="en",
+            stemmer=self.stemmer,
+            show_progress=False,
+            return_ids=False,
         )[0]
         tokens = [t for t in tokens if t in self.bm25.vocab_dict]
         if not tokens:

@@ -24,6 +24,8 @@ class CrossEncoderReranker:
         head, tail = ranked[: self.depth], ranked[self.depth :]
         if not head:
             return ranked
-        scores = self.model.predict([(query, chunk.text) for chunk, _ in head], show_progress_bar=False)
+        scores = self.model.predict(
+            [(query, chunk.text) for chunk, _ in head], show_progress_bar=False
+        )
         rescored = sorted(zip([c for c, _ in head], map(float, scores)), key=lambda p: -p[1])
         return rescored + tail

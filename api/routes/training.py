@@ -31,7 +31,9 @@ def recommend_training(
             raise HTTPException(400, "tier and region are required when asking for a partner")
         tier, region = tier.lower(), region.lower()
         if tier not in access.tiers or region not in access.regions:
-            raise HTTPException(400, f"tier must be one of {access.tiers}, region of {access.regions}")
+            raise HTTPException(
+                400, f"tier must be one of {access.tiers}, region of {access.regions}"
+            )
     profile = PartnerProfile(
         **fields,
         tier=tier,

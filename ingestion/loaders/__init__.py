@@ -32,7 +32,9 @@ def _decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LoadError(f"not UTF-8 text (bad byte at offset {exc.start}); re-save as UTF-8") from None
+        raise LoadError(
+            f"not UTF-8 text (bad byte at offset {exc.start}); re-save as UTF-8"
+        ) from None
     return text
 
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingestion.documents import Block, LoadedDocument, LoadError
+from ingestion.metadata import load_yaml
 
 LIST_FIELDS = ("products", "role", "prerequisites", "languages", "tiers", "regions")
 
@@ -73,7 +74,7 @@ def _records(path: Path, text: str) -> list[dict[str, Any]]:
     try:
         if suffix == ".csv":
             return list(csv.DictReader(io.StringIO(text)))
-        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if suffix == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError, csv.Error) as exc:
         raise LoadError(f"unreadable catalog: {str(exc).splitlines()[0]}") from None
     if isinstance(data, dict):

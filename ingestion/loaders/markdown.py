@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ingestion.documents import Block, LoadedDocument, LoadError
+from ingestion.metadata import load_yaml
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -24,7 +25,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not match:
         return {}, text
     try:
-        data = yaml.safe_load(match.group(1)) or {}
+        data = load_yaml(match.group(1)) or {}
     except yaml.YAMLError as exc:
         raise LoadError(f"bad front matter: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
@@ -82,9 +83,13 @@ def markdown_blocks(body: str) -> tuple[list[Block], str]:
         if line_kind and line_kind != kind:
             flush()
             kind = line_kind
-        elif line_kind is None and kind == "table":
-            flush()
-        elif line_kind is None and kind == "list" and not line.startswith((" ", "\t")):
+        elif (
+            line_kind is None
+            and kind == "table"
+            or line_kind is None
+            and kind == "list"
+            and not line.startswith((" ", "\t"))
+        ):
             flush()
         buffer.append(line.rstrip())
     flush()

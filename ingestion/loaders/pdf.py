@@ -64,7 +64,9 @@ def page_blocks(text: str, page: int, headings: list[str]) -> list[Block]:
         if kind == "paragraph" and not buffer and _looks_like_heading(line):
             flush()
             title = line.strip()
-            depth = title.split()[0].rstrip(".").count(".") + 1 if NUMBERED_HEADING.match(title) else 1
+            depth = (
+                title.split()[0].rstrip(".").count(".") + 1 if NUMBERED_HEADING.match(title) else 1
+            )
             if NUMBERED_HEADING.match(title) and headings:
                 del headings[depth - 1 :]
             else:
@@ -96,7 +98,9 @@ def load_pdf(path: Path, doc_id: str, data: bytes) -> LoadedDocument:
     except LoadError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise LoadError(f"corrupt PDF: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise LoadError(
+            f"corrupt PDF: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     except Exception as exc:  # pypdf raises assorted errors on damaged files
         raise LoadError(f"corrupt PDF: {type(exc).__name__}: {exc}") from None
     headings: list[str] = []

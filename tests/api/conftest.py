@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from api_helpers import SECRET
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -24,8 +25,6 @@ from assistant.settings import (
     Settings,
     StoreSettings,
 )
-
-from api_helpers import SECRET
 
 
 class InterimService:
@@ -128,5 +127,3 @@ def auth(api_settings) -> Authenticator:
 def partner_headers(auth):
     token = auth.issue_token("acme", tier="gold", region="emea")
     return {"Authorization": f"Bearer {token}"}
-
-

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jwt
 import pytest
-
 from api_helpers import MANAGER, SECRET
 
 
@@ -30,7 +29,9 @@ def test_expired_token_is_401(client, auth):
 
 def test_tampered_token_is_401(client, auth):
     header, payload, signature = auth.issue_token("acme", tier="gold", region="emea").split(".")
-    forged = jwt.encode({"sub": "acme", "tier": "platinum", "region": "emea", "exp": 2**31}, "x" * 40)
+    forged = jwt.encode(
+        {"sub": "acme", "tier": "platinum", "region": "emea", "exp": 2**31}, "x" * 40
+    )
     tampered = ".".join([header, forged.split(".")[1], signature])
 
     response = client.post("/v1/search", json={"query": "deal"}, headers=_bearer(tampered))
@@ -54,7 +55,9 @@ def test_token_without_exp_is_401(client):
 
 @pytest.mark.parametrize("claims", [{"tier": "diamond"}, {"region": "mars"}, {"role": "root"}])
 def test_token_with_unknown_vocabulary_is_401(client, claims):
-    token = jwt.encode({"sub": "acme", "tier": "gold", "region": "emea", "exp": 2**31, **claims}, SECRET)
+    token = jwt.encode(
+        {"sub": "acme", "tier": "gold", "region": "emea", "exp": 2**31, **claims}, SECRET
+    )
 
     assert client.post("/v1/search", json={"query": "d"}, headers=_bearer(token)).status_code == 401
 
