@@ -5,7 +5,8 @@ Prints, all measured in this run:
 - first load: de-quantize the packaged .gguf and save the cache (what a fresh install pays once);
 - cached load: a new process loading that cache (what every later start pays); the first load is
   its baseline;
-- generation: tokens/s for ``--tokens`` new tokens with ``generate`` and with ``stream``.
+- generation: tokens/s for ``--tokens`` new tokens with ``generate`` and with ``stream``
+  (median of ``--repeat`` alternated runs).
 
 Usage::
 
@@ -17,6 +18,7 @@ The cache goes to a temporary folder (deleted afterwards) unless ``--cache-dir``
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,8 @@ from pathlib import Path
 from assistant.llm import LocalChatModel
 from assistant.settings import LLMSettings
 start = time.perf_counter()
-import transformers  # noqa: F401  (imported on first load; timed apart from the load itself)
+import torch  # noqa: F401  (imported on first load; timed apart from the load itself)
+from transformers import AutoModelForCausalLM  # noqa: F401
 imported = time.perf_counter()
 LocalChatModel(LLMSettings(cache_dir=Path(sys.argv[1]))).load()
 print(imported - start, time.perf_counter() - imported)
@@ -45,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=100)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3, help="generation runs (median shown)")
     parser.add_argument("--cache-dir", type=Path, default=None)
     args = parser.parse_args()
 
@@ -65,14 +69,16 @@ def main() -> None:
         import_s, cached_load = map(float, child.stdout.strip().splitlines()[-1].split())
 
         model.generate(PROMPT, max_tokens=5)  # warm-up
-        start = time.perf_counter()
-        text = model.generate(PROMPT)
-        generate_s = time.perf_counter() - start
+        generate_runs, stream_runs = [], []
+        for _ in range(args.repeat):  # alternated, so load from other users hits both alike
+            start = time.perf_counter()
+            text = model.generate(PROMPT)
+            generate_runs.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            streamed = "".join(model.stream(PROMPT))
+            stream_runs.append(time.perf_counter() - start)
         n_tokens = len(loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-        start = time.perf_counter()
-        streamed = "".join(model.stream(PROMPT))
-        stream_s = time.perf_counter() - start
+        generate_s, stream_s = statistics.median(generate_runs), statistics.median(stream_runs)
 
     print(f"first load (de-quantize + save): {first_load:6.1f} s")
     print(f"cached load (new process):       {cached_load:6.1f} s  (+ {import_s:.1f} s to import)")

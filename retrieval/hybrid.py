@@ -23,7 +23,7 @@ from assistant.models import CallerContext, SearchHit
 from assistant.settings import Settings
 from retrieval.access import AccessFilter
 from retrieval.chroma_store import ChromaStore, DocRecord, StoredChunk
-from retrieval.lexical_index import LexicalIndex
+from retrieval.lexical_index import CODE, LexicalIndex
 
 Mode = Literal["dense", "lexical", "hybrid"]
 WORD = re.compile(r"\w+")
@@ -92,7 +92,7 @@ class HybridRetriever:
     ) -> list[SearchHit]:
         if not query or not query.strip():
             raise RetrievalError("the query is empty")
-        k = k or self.settings.retrieval.top_k
+        k = self.settings.retrieval.top_k if k is None else k
         if not 1 <= k <= 100:
             raise RetrievalError("k must be between 1 and 100")
         mode = mode or self.settings.retrieval.mode
@@ -138,9 +138,11 @@ class HybridRetriever:
             return [(chunks[cid], score) for cid, score in lexical if cid in chunks]
         rrf_k = self.settings.retrieval.rrf_k
         fused: dict[str, float] = {}
+        lexical_ids = [cid for cid, _ in lexical]
         for weight, ranking in (
             (self.settings.retrieval.dense_weight, [c.chunk_id for c, _ in dense]),
-            (self.settings.retrieval.lexical_weight, [cid for cid, _ in lexical]),
+            (self.settings.retrieval.lexical_weight, lexical_ids),
+            (1.0, exact_code_matches(query, lexical_ids + list(chunks), chunks)),
         ):
             for rank, chunk_id in enumerate(ranking, start=1):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (rrf_k + rank)
@@ -191,6 +193,27 @@ class HybridRetriever:
         return [
             to_hit(c, 0.0) for c in sorted(chunks, key=lambda c: c.metadata.get("chunk_index", 0))
         ]
+
+
+def exact_code_matches(query: str, ranking: list[str], chunks: dict[str, StoredChunk]) -> list[str]:
+    """Candidates that contain an identifier from the query (a SKU, part number or course code).
+
+    Identifiers are where dense retrieval is weakest — "AG-EDR-121" and "AG-EDR-107" embed alike —
+    and where a partner expects an exact answer, so an exact match is a third fused signal.
+    """
+    codes = [c.lower() for c in CODE.findall(query) if any(ch.isdigit() for ch in c)]
+    if not codes:
+        return []
+    seen: set[str] = set()
+    matches = []
+    for chunk_id in ranking:
+        chunk = chunks.get(chunk_id)
+        if chunk_id in seen or chunk is None:
+            continue
+        seen.add(chunk_id)
+        if any(code in chunk.text.lower() for code in codes):
+            matches.append(chunk_id)
+    return matches
 
 
 def to_hit(chunk: StoredChunk, score: float) -> SearchHit:

@@ -65,6 +65,28 @@
     return node;
   }
 
+  /* A thumb drawn as SVG: emoji fonts are missing on many kiosk and Linux browsers. */
+  function thumbIcon(down) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute(
+      "d",
+      "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 " +
+        "7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09" +
+        "-.26.14-.53.14-.73v-2z"
+    );
+    if (down) path.setAttribute("transform", "rotate(180 12 12)");
+    svg.appendChild(path);
+    return svg;
+  }
+
   function safeUrl(url) {
     // Only web links become hrefs; "javascript:" and friends stay text.
     return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
@@ -553,18 +575,18 @@
           });
         });
     }
-    [["up", "\ud83d\udc4d", this.t.helpful], ["down", "\ud83d\udc4e", this.t.notHelpful]].forEach(function (spec) {
+    [["up", this.t.helpful], ["down", this.t.notHelpful]].forEach(function (spec) {
       var button = el("button", {
         type: "button",
         className: "pa-vote pa-vote-" + spec[0],
-        "aria-label": spec[2],
+        "aria-label": spec[1],
         "aria-pressed": "false",
-        title: spec[2],
-        text: spec[1],
+        title: spec[1],
         onclick: function () {
           vote(spec[0], button);
         }
       });
+      button.appendChild(thumbIcon(spec[0] === "down"));
       box.appendChild(button);
     });
     return box;

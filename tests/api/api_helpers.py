@@ -5,6 +5,8 @@ from __future__ import annotations
 SECRET = "test-secret-that-is-long-enough-for-hs256!"
 MANAGER = {"X-API-Key": "mgr-key"}
 ADMIN = {"X-API-Key": "adm-key"}
+# Nothing in the knowledge base is near this: the assistant must abstain.
+ABSTAIN_QUESTION = "What will the weather be like on Jupiter next Tuesday?"
 
 
 def parse_sse(text: str) -> list[tuple[str, dict]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from api_helpers import SECRET
 from fastapi.testclient import TestClient
@@ -34,11 +36,11 @@ class InterimService:
         self.records = RecordStore.from_settings(settings)
 
     def answer(self, question):
-        if "unknown" in question.text:
+        if "Jupiter" in question.text:
             a = Answer(answer="I don't know.", path="abstained", handoff_offered=True)
             h = self.records.create_handoff(question.text, question.caller)
             return a.model_copy(update={"handoff_id": h.id})
-        text = f"Echo {question.text} <b>x</b> [1] tier={question.caller.tier}"
+        text = f"Echo {question.text} <img src=x onerror=window.__pwned=1> [1] tier={question.caller.tier}"
         text += f" history={len(question.history)}"
         return Answer(
             answer=text,
@@ -50,6 +52,7 @@ class InterimService:
     def stream_answer(self, question):
         answer = self.answer(question)
         for word in answer.answer.split(" "):
+            time.sleep(0.03)
             yield StreamEvent(event="token", data={"text": word + " "})
         yield StreamEvent(
             event="citations",
@@ -64,7 +67,9 @@ class InterimService:
         return [Recommendation(course_id="c1", title=profile.tier, score=1.0, reason="r")]
 
     def draft(self, request, caller):
-        raise NotImplementedError
+        from assistant.models import Draft
+
+        return Draft(kind=request.kind, text=f"Draft about {request.product}")
 
     def request_handoff(self, answer_id=None, question=None, caller=None) -> Handoff:
         if answer_id:

@@ -94,3 +94,39 @@ def test_tier_in_body_is_refused(client, partner_headers):
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "tier"]
+
+
+def test_rs256_token_is_verified_with_the_public_key(api_settings):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from api.auth import Authenticator
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    auth_settings = api_settings.auth.model_copy(
+        update={"jwt_algorithm": "RS256", "jwt_public_key": public_pem}
+    )
+    auth = Authenticator(api_settings.model_copy(update={"auth": auth_settings}))
+    claims = {"sub": "acme", "tier": "silver", "region": "na", "exp": 2**31}
+
+    caller = auth.caller_from_token(jwt.encode(claims, key, algorithm="RS256")).caller
+
+    assert (caller.partner_id, caller.tier, caller.region) == ("acme", "silver", "na")
+    with pytest.raises(Exception, match="not valid"):
+        auth.caller_from_token(jwt.encode(claims, SECRET, algorithm="HS256"))
+
+
+def test_malformed_api_key_setting_refuses_to_start(api_settings):
+    from pydantic import SecretStr
+
+    from api.auth import Authenticator
+
+    broken = api_settings.auth.model_copy(update={"api_keys": [SecretStr("no-role-here")]})
+
+    with pytest.raises(ValueError, match="key:role"):
+        Authenticator(api_settings.model_copy(update={"auth": broken}))

@@ -19,8 +19,6 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
-
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -52,8 +50,7 @@ def api_schema(app):
 
 def test_every_operation_is_fuzzed(api_schema):
     documented = {
-        (result.ok().method.upper(), result.ok().path)
-        for result in api_schema.get_all_operations()
+        (result.ok().method.upper(), result.ok().path) for result in api_schema.get_all_operations()
     }
 
     assert documented == set(OPERATIONS)

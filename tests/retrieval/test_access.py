@@ -1,0 +1,110 @@
+"""No partner ever receives a chunk outside their tier, region or audience — on any path.
+
+The oracle here reads the chunk's human-readable ``tiers``/``regions``/``audience`` fields, not the
+boolean flags the filter uses, so a bug in how flags are written or read is caught too.
+"""
+
+from datetime import date
+
+import pytest
+
+from assistant.models import CallerContext
+from assistant.settings import AccessSettings
+from retrieval.access import AccessError, AccessFilter
+
+ACCESS = AccessSettings()
+TIERS = [None, *ACCESS.tiers]
+REGIONS = [None, *ACCESS.regions]
+QUERIES = [
+    "discount approval matrix for extra discount",
+    "platinum benefits and dedicated resources",
+    "market development funds in EMEA",
+    "deal registration protection period",
+    "training courses for certification",
+]
+
+
+def may_see(caller: CallerContext, metadata: dict) -> bool:
+    if caller.role in ("channel_manager", "admin"):
+        return True
+    tiers = [t for t in metadata.get("tiers", "").split(",") if t]
+    regions = [r for r in metadata.get("regions", "").split(",") if r]
+    return (
+        metadata["audience"] == "partner"
+        and (not tiers or (caller.tier is not None and caller.tier in tiers))
+        and (not regions or (caller.region is not None and caller.region in regions))
+    )
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("region", REGIONS)
+def test_dense_filter_and_lexical_predicate_select_the_same_chunks(sample_kb, tier, region):
+    caller = CallerContext(role="partner", tier=tier, region=region)
+    access = AccessFilter.build(caller, ACCESS, sample_kb.store.documents())
+    chunks = list(sample_kb.store.iter_chunks())
+    by_where = set(sample_kb.store.chunks.get(where=access.where(), include=[])["ids"])
+    by_predicate = {c.chunk_id for c in chunks if access.allows(c.metadata)}
+    assert by_where == by_predicate
+    assert all(may_see(caller, c.metadata) for c in chunks if c.chunk_id in by_predicate)
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("region", REGIONS)
+def test_a_partner_never_receives_a_chunk_they_may_not_see(sample_kb, mode, tier, region):
+    caller = CallerContext(role="partner", tier=tier, region=region)
+    for query in QUERIES:
+        for hit in sample_kb.retriever.retrieve(query, caller, k=20, mode=mode):
+            assert may_see(caller, hit.metadata), (query, hit.source, hit.metadata.get("tiers"))
+
+
+def test_partners_get_no_internal_documents_and_channel_managers_do(sample_kb):
+    query = "discount approval matrix who approves extra discount"
+    partner = sample_kb.retriever.retrieve(query, CallerContext(tier="platinum", region="na"), k=20)
+    manager = sample_kb.retriever.retrieve(query, CallerContext(role="channel_manager"), k=20)
+    assert all(h.metadata["audience"] == "partner" for h in partner)
+    assert any(h.metadata["audience"] == "internal" for h in manager)
+
+
+def test_restricted_documents_reach_exactly_their_audience(sample_kb):
+    chunks = list(sample_kb.store.iter_chunks())
+    tier_only = next(
+        c for c in chunks if c.metadata["tiers"] and c.metadata["audience"] == "partner"
+    )
+    allowed_tier = tier_only.metadata["tiers"].split(",")[0]
+    denied = [t for t in ACCESS.tiers if t not in tier_only.metadata["tiers"].split(",")]
+    region = (tier_only.metadata["regions"].split(",") or [None])[0] or "na"
+    query = tier_only.text[:200]
+    ok = sample_kb.retriever.retrieve(query, CallerContext(tier=allowed_tier, region=region), k=10)
+    assert tier_only.chunk_id in {h.chunk_id for h in ok}
+    for tier in denied:
+        hits = sample_kb.retriever.retrieve(query, CallerContext(tier=tier, region=region), k=10)
+        assert tier_only.chunk_id not in {h.chunk_id for h in hits}
+
+
+def test_superseded_rule_is_hidden_today_and_shown_for_an_earlier_date(sample_kb):
+    documents = sample_kb.store.documents()
+    old_id, old = next((d, r) for d, r in documents.items() if r.metadata.get("superseded_by"))
+    new = documents[old.metadata["superseded_by"]]
+    new_start = date.fromisoformat(new.metadata["effective_date"])
+    today = AccessFilter.build(CallerContext(role="admin"), ACCESS, documents)
+    before = AccessFilter.build(
+        CallerContext(role="admin", as_of=date(new_start.year - 1, new_start.month, 1)),
+        ACCESS,
+        documents,
+    )
+    old_chunk = next(c for c in sample_kb.store.iter_chunks() if c.metadata["source"] == old_id)
+    assert not today.allows(old_chunk.metadata)
+    assert before.allows(old_chunk.metadata)
+
+
+@pytest.mark.parametrize(
+    ("caller", "message"),
+    [
+        (CallerContext(tier="diamond"), "unknown tier"),
+        (CallerContext(region="mars"), "unknown region"),
+    ],
+)
+def test_bad_filters_get_a_clear_error(sample_kb, caller, message):
+    with pytest.raises(AccessError, match=message):
+        sample_kb.retriever.retrieve("margins", caller)
