@@ -75,6 +75,10 @@ def create_app(settings: Settings, service: Any = None) -> FastAPI:
     for module in (chat, search, training, drafts, feedback, handoffs, admin, health, widget):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.slack.signing_secret is not None:
+        from api.slack import mount_slack
+
+        mount_slack(app, settings, service)
 
     app.state.metrics.install(app)
     app.add_middleware(

@@ -16,7 +16,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.models import CallerContext
+from assistant.models import (
+    Answer,
+    CallerContext,
+    DraftRequest,
+    PartnerProfile,
+    Question,
+    Turn,
+)
 from assistant.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -225,6 +232,292 @@ def stats(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     for doc_type, counts in result["by_doc_type"].items():
         table.add_row(doc_type, str(counts["documents"]), str(counts["chunks"]))
     out.print(table)
+
+
+# -- the assistant --------------------------------------------------------------------------
+def service_for(settings: Settings):  # noqa: ANN201 - imported lazily: loads torch
+    from assistant.service import build_service
+
+    return build_service(settings, kb=knowledge_base(settings))
+
+
+def _history(path: Path | None) -> list[Turn]:
+    if path is None:
+        return []
+    if not path.is_file():
+        fail(f"history file {path} does not exist")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return [Turn.model_validate(t) for t in raw]
+    except (ValueError, TypeError) as exc:
+        fail(f"history file {path}: expected a JSON list of {{role, content}}: {exc}")
+    return []
+
+
+def _print_answer(answer: Answer) -> None:
+    out = Console()
+    out.print(answer.answer)
+    for c in answer.citations:
+        where = ", ".join(x for x in [c.section, f"p. {c.page}" if c.page else ""] if x)
+        out.print(f"  [{c.n}] {c.title} ({c.source}{'; ' + where if where else ''})")
+    out.print(
+        f"[dim]path: {answer.path}; prompt {answer.prompt.name if answer.prompt else '-'} "
+        f"v{answer.prompt.version if answer.prompt else '-'}[/dim]"
+    )
+    if answer.handoff_offered:
+        out.print(
+            "[yellow]A hand-off to your channel account manager was offered "
+            f"(id {answer.handoff_id}).[/yellow]"
+        )
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Caller tier.")] = None,
+    region: Annotated[str | None, typer.Option(help="Caller region.")] = None,
+    role: Annotated[str, typer.Option(help="partner, channel_manager or admin.")] = "partner",
+    partner_id: Annotated[str | None, typer.Option("--partner-id")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date the rules apply on.")] = None,
+    history: Annotated[Path | None, typer.Option("--history", help="JSON list of turns.")] = None,
+    batch: Annotated[Path | None, typer.Option("--batch", help="JSONL file of questions.")] = None,
+    stream: Annotated[bool, typer.Option("--stream", help="Print tokens as they come.")] = False,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Answer a question with citations, as a given caller."""
+    from assistant.llm import ChatModelError
+    from retrieval.access import AccessError
+
+    if not question and not batch:
+        fail("give a QUESTION or --batch FILE.jsonl")
+    service = service_for(settings_for(store))
+    if batch:
+        if not batch.is_file():
+            fail(f"batch file {batch} does not exist")
+        for number, line in enumerate(batch.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            item: Any = None
+            try:
+                item = json.loads(line)
+                caller = CallerContext(
+                    role=item.get("role", "partner"),
+                    tier=item.get("tier"),
+                    region=item.get("region"),
+                    as_of=item.get("as_of"),
+                    partner_id=item.get("partner_id"),
+                )
+                turns = [Turn.model_validate(t) for t in item.get("history") or []]
+                answer = service.answer(
+                    Question(text=item["question"], caller=caller, history=turns)
+                )
+                emit_json({"id": item.get("id", number), **answer.model_dump(mode="json")})
+            except (ValueError, KeyError, TypeError, AccessError, ChatModelError) as exc:
+                emit_json(
+                    {
+                        "id": item.get("id", number) if isinstance(item, dict) else number,
+                        "error": str(exc),
+                    }
+                )
+        return
+    caller = caller_from(role, tier, region, as_of, partner_id)
+    try:
+        q = Question(text=question or "", caller=caller, history=_history(history))
+        if stream:
+            final: dict[str, Any] = {}
+            for event in service.stream_answer(q):
+                if event.event == "token" and not as_json:
+                    sys.stdout.write(event.data["text"])
+                    sys.stdout.flush()
+                elif event.event == "final":
+                    final = event.data
+            answer = Answer.model_validate(final)
+            if not as_json:
+                sys.stdout.write("\n")
+        else:
+            answer = service.answer(q)
+    except (AccessError, ValueError) as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(answer.model_dump(mode="json"))
+    elif not stream:
+        _print_answer(answer)
+    else:
+        _print_answer(answer.model_copy(update={"answer": ""}))
+
+
+@app.command("recommend-training")
+def recommend_training(
+    profile: Annotated[Path, typer.Option("--profile", help="Partner profile JSON file.")],
+    limit: Annotated[int, typer.Option(help="How many courses.")] = 5,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Recommend courses from a partner profile and its gaps."""
+    from retrieval.access import AccessError
+
+    if not profile.is_file():
+        fail(f"profile file {profile} does not exist")
+    try:
+        partner = PartnerProfile.model_validate_json(profile.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        fail(f"profile {profile}: {exc}")
+    service = service_for(settings_for(store))
+    try:
+        recommendations = service.recommend_training(partner, limit=limit)
+    except AccessError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"recommendations": [r.model_dump(mode="json") for r in recommendations]})
+        return
+    table = Table("course", "title", "score", "why")
+    for r in recommendations:
+        table.add_row(r.course_id, r.title, f"{r.score:.2f}", r.reason)
+    Console().print(table)
+
+
+@app.command()
+def draft(
+    kind: Annotated[str, typer.Option(help="email, social_post or solution_brief.")] = "email",
+    product: Annotated[str, typer.Option(help="Product name.")] = "",
+    vertical: Annotated[str | None, typer.Option(help="Customer vertical.")] = None,
+    region: Annotated[str | None, typer.Option(help="Region.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Partner tier.")] = None,
+    partner: Annotated[str | None, typer.Option(help="Partner company name.")] = None,
+    tone: Annotated[str, typer.Option(help="Tone.")] = "professional",
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Draft co-marketing content from approved material, with its sources."""
+    from retrieval.access import AccessError
+
+    if not product:
+        fail("--product is required")
+    try:
+        request = DraftRequest(
+            kind=kind,
+            product=product,
+            vertical=vertical,
+            region=region,  # type: ignore[arg-type]
+            partner=partner,
+            tone=tone,
+        )
+    except ValueError as exc:
+        fail(str(exc).splitlines()[0])
+    service = service_for(settings_for(store))
+    try:
+        result = service.draft(request, CallerContext(tier=tier, region=region))
+    except (AccessError, LookupError) as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    Console().print(result.text)
+    for c in result.citations:
+        Console().print(f"  [{c.n}] {c.title} ({c.source})")
+
+
+@app.command()
+def handoffs(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
+    """List hand-offs for channel managers (offered and requested)."""
+    from assistant.records import RecordStore
+
+    records = RecordStore.from_settings(settings_for(store))
+    items = records.list_handoffs()
+    if as_json:
+        emit_json({"handoffs": [h.model_dump(mode="json") for h in items]})
+        return
+    table = Table("id", "status", "created", "caller", "question")
+    for h in items:
+        who = f"{h.caller.role} {h.caller.tier or ''} {h.caller.region or ''}".strip()
+        table.add_row(h.id[:8], h.status, h.created[:19], who, h.question[:70])
+    Console().print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Run the API, the portal widget demo page and the Slack endpoint with uvicorn."""
+    from api.server import serve as run_server
+
+    run_server(settings_for(store), host=host, port=port, workers=workers)
+
+
+# -- evaluation -----------------------------------------------------------------------------
+evals_app = typer.Typer(
+    help="Retrieval benchmarks and the answer-quality suite.", no_args_is_help=True
+)
+app.add_typer(evals_app, name="evals")
+
+
+@evals_app.command("retrieval")
+def evals_retrieval(
+    beir: Annotated[Path, typer.Option("--beir", help="A BEIR folder (corpus, queries, qrels).")],
+    mode: Annotated[
+        list[str] | None, typer.Option("--mode", help="dense, lexical, hybrid.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N queries.")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest a BEIR dataset into a throwaway store and print nDCG@10, recall@10/100, MRR@10."""
+    from evals.beir_retrieval import format_table, run_beir
+
+    if not beir.is_dir():
+        fail(f"{beir} is not a BEIR folder")
+    try:
+        result = run_beir(
+            beir,
+            modes=tuple(mode or ("dense", "lexical", "hybrid")),
+            store_dir=store,
+            limit_queries=limit,
+            settings=get_settings(),
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(result)
+    else:
+        Console().print(format_table(result))
+
+
+@evals_app.command("run")
+def evals_run(
+    suite: Annotated[
+        str,
+        typer.Option(
+            "--suite",
+            help="partner_qa, channel_manager, training, drafting, all, conditionalqa, ci.",
+        ),
+    ] = "ci",
+    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    judge: Annotated[str, typer.Option("--judge", help="none, local or openai.")] = "none",
+    out: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
+    gate: Annotated[
+        bool, typer.Option("--gate", help="Fail on the thresholds in evals/thresholds.yaml.")
+    ] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Run the real assistant over a golden dataset and write a report (JSON, Markdown, PNG)."""
+    from evals.suite import EvalError, check_thresholds, load_thresholds, run_suite
+
+    settings = settings_for(store)
+    try:
+        report = run_suite(settings, suite=suite, limit=limit, judge=judge, out_dir=out)
+    except EvalError as exc:
+        fail(str(exc))
+    if gate:
+        failures = check_thresholds(report, load_thresholds())
+        for failure in failures:
+            console.print(f"[red]gate:[/red] {failure}")
+        if failures:
+            raise typer.Exit(1)
+        console.print("[green]gate: all thresholds met[/green]")
 
 
 if __name__ == "__main__":

@@ -212,13 +212,16 @@ class ScriptedChatModel(BaseChatModel):
             self.calls.append(messages)
             self.kwargs.append({"max_tokens": max_tokens, "stop": stop})
             if callable(self._replies):
-                reply = self._replies(messages)
+                reply_for = self._replies
             elif self._replies:
                 reply = self._replies.pop(0)
+                reply_for = None
             else:
                 raise ChatModelError(
                     f"ScriptedChatModel ran out of replies after {len(self.calls) - 1}"
                 )
+        if reply_for is not None:  # called outside the lock: it may call the model itself
+            reply = reply_for(messages)
         if isinstance(reply, BaseException):
             raise reply
         return reply

@@ -81,6 +81,7 @@ class Answer(BaseModel):
     standalone_question: str | None = None
     answer_id: str | None = None
     handoff_id: str | None = None
+    conversation_id: str | None = None
 
 
 class StreamEvent(BaseModel):

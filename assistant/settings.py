@@ -111,7 +111,8 @@ class AnswerSettings(BaseModel):
     """Thresholds of the grounding gate: below ``min_relevance`` the assistant abstains."""
 
     sources: int = Field(4, ge=1, le=20)
-    min_relevance: float = Field(0.32, ge=-1, le=1)
+    min_relevance: float = Field(0.3, ge=-1, le=1)
+    min_coverage: float = Field(0.25, ge=0, le=1)
     queue_size: int = Field(8, ge=1)
 
 

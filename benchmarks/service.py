@@ -117,7 +117,7 @@ def main() -> None:
         )
         print(f"building service (model={args.model}) and ingesting {args.data} ...")
         service = build_service(settings, chat_model=_chat_model(args.model))
-        service.ingest([str(args.data)], True)
+        service.ingest([args.data.resolve()], True)
         app = create_app(settings, service=service)
         token = app.state.auth.issue_token("bench", tier="gold", region="emea")
         server, thread, url = _serve(app)

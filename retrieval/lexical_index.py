@@ -131,6 +131,16 @@ class LexicalIndex:
                 self._masks.popitem(last=False)
         return mask
 
+    def doc_freq(self, term: str) -> int:
+        """In how many chunks a stemmed term occurs (0 when unknown)."""
+        if self.bm25 is None:
+            return 0
+        token = self.bm25.vocab_dict.get(term)
+        if token is None:
+            return 0
+        indptr = self.bm25.scores["indptr"]
+        return int(indptr[token + 1] - indptr[token])
+
     def search(
         self, query: str, k: int, access: AccessFilter | None = None
     ) -> list[tuple[str, float]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 
 from api.deps import AdminDep, ServiceDep
@@ -19,11 +20,29 @@ def _as_object(result: Any) -> dict[str, Any]:
     return encoded if isinstance(encoded, dict) else {"result": encoded}
 
 
-@router.post("/ingest", response_model=dict[str, Any])
-def ingest(body: IngestRequest, caller: AdminDep, service: ServiceDep) -> dict[str, Any]:
-    """Ingest files or folders on the server (incremental: unchanged files are skipped)."""
+def _inside(data_dir: Path, raw: str) -> Path:
+    """A leaked admin key must not read arbitrary server files into the knowledge base."""
+    root = data_dir.resolve()
     try:
-        return _as_object(service.ingest(body.paths, body.sync))
+        path = (root / raw).resolve()
+    except (ValueError, OSError) as exc:
+        raise HTTPException(400, f"path {raw!r} is not a usable path") from exc
+    if not path.is_relative_to(root):
+        raise HTTPException(400, f"path {raw!r} is outside the data folder")
+    if "\x00" in raw or not path.exists():
+        raise HTTPException(400, f"path {raw!r} does not exist in the data folder")
+    return path
+
+
+@router.post("/ingest", response_model=dict[str, Any])
+def ingest(
+    body: IngestRequest, request: Request, caller: AdminDep, service: ServiceDep
+) -> dict[str, Any]:
+    """Ingest files or folders under the server's data folder (``settings.data_dir``);
+    incremental: unchanged files are skipped. Paths are relative to the data folder."""
+    paths = [_inside(request.app.state.settings.data_dir, p) for p in body.paths]
+    try:
+        return _as_object(service.ingest(paths, body.sync))
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         raise HTTPException(400, f"cannot ingest: {exc}") from exc
 

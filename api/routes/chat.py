@@ -116,4 +116,4 @@ def chat(
         answer = service.answer(question)
     saved = records.save_answer(conversation_id, body.question, answer)
     metrics.record_answer(saved)
-    return ChatResponse(**saved.model_dump(), conversation_id=conversation_id)
+    return ChatResponse(**{**saved.model_dump(), "conversation_id": conversation_id})

@@ -412,6 +412,8 @@
       if (event === "token") {
         if (bubble.status.parentNode) bubble.status.remove();
         bubble.streamed += data.text || "";
+        bubble.tokens = (bubble.tokens || 0) + 1;
+        bubble.setAttribute("data-tokens", String(bubble.tokens));
         bubble.textEl.textContent = bubble.streamed;
         self.scrollDown();
       } else if (event === "citations") {

@@ -5,6 +5,12 @@ from __future__ import annotations
 SECRET = "test-secret-that-is-long-enough-for-hs256!"
 MANAGER = {"X-API-Key": "mgr-key"}
 ADMIN = {"X-API-Key": "adm-key"}
+# What the scripted model answers: cited, no figures (so it passes verification), with markup
+# that the widget must show as text.
+SCRIPTED_REPLY = (
+    "Register the deal in the partner portal before you quote the customer [1]. "
+    "<img src=x onerror=window.__pwned=true> <b>bold</b> [1]"
+)
 # Nothing in the knowledge base is near this: the assistant must abstain.
 ABSTAIN_QUESTION = "What will the weather be like on Jupiter next Tuesday?"
 

@@ -130,3 +130,18 @@ def test_malformed_api_key_setting_refuses_to_start(api_settings):
 
     with pytest.raises(ValueError, match="key:role"):
         Authenticator(api_settings.model_copy(update={"auth": broken}))
+
+
+def _sources(client, headers, query):
+    hits = client.post("/v1/search", json={"query": query}, headers=headers).json()["hits"]
+    return {hit["source"].rsplit("/", 1)[-1] for hit in hits}
+
+
+def test_tier_from_the_token_decides_what_is_found(client, auth, partner_headers):
+    registered = {
+        "Authorization": "Bearer " + auth.issue_token("small", tier="registered", region="emea")
+    }
+    query = "back-end growth rebate for gold and platinum partners"
+
+    assert "rebates-gold-platinum.md" in _sources(client, partner_headers, query)
+    assert "rebates-gold-platinum.md" not in _sources(client, registered, query)

@@ -19,6 +19,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from assistant.records import RecordStore
+from assistant.service import build_service
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -41,6 +44,17 @@ OPERATIONS = [
     ("GET", "/metrics"),
     ("GET", "/v1/suggestions"),
 ]
+
+
+@pytest.fixture
+def api_service(api_settings, kb_factory, chat_model):
+    """The real service over its own empty knowledge base: fuzzed admin ingests must not touch
+    the session's shared sample corpus."""
+    records = RecordStore.from_settings(api_settings)
+    yield build_service(
+        api_settings, chat_model=chat_model, kb=kb_factory(api_settings), records=records
+    )
+    records.dispose()
 
 
 @pytest.fixture

@@ -96,8 +96,8 @@ def test_widget_answers_cites_rates_and_hands_off(page, app):
 
     answer = _ask(page, "How do I register a deal?")
 
-    streamed = page.evaluate("window.__streamed")
-    assert len(set(streamed)) > 1, "the answer should appear in several pieces"
+    assert int(answer.get_attribute("data-tokens")) > 1, "the answer should stream in pieces"
+    assert page.evaluate("window.__streamed"), "text should show before the answer is final"
     assert answer.get_attribute("data-path") != "abstained"
     first_cite = answer.locator(".pa-cite").first
     first_cite.click()
@@ -128,7 +128,7 @@ def test_widget_answers_cites_rates_and_hands_off(page, app):
 def test_markup_in_an_answer_is_shown_as_text(page):
     page.click(".pa-launcher")
 
-    answer = _ask(page, "Show me the <b>markup</b> handling")
+    answer = _ask(page, "How do I register a deal?")  # the scripted reply carries markup
 
     assert "<img" in answer.locator(".pa-text").inner_text()
     assert answer.locator(".pa-text img, .pa-text b").count() == 0

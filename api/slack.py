@@ -1,0 +1,399 @@
+"""The Slack bot: partners and channel managers ask the assistant where they already work.
+
+A channel like any other (see STYLE.md): it turns a Slack message into a :class:`Question`, asks
+the same `AssistantService` as the API, and turns the :class:`Answer` back into Block Kit
+(:mod:`api.slack_blocks`). Built on slack_bolt:
+
+- ``POST /slack/events`` takes the Events API and button clicks; Bolt verifies Slack's request
+  signature (and refuses timestamps older than five minutes) before anything runs;
+- a mention in a channel is answered in its thread, a direct message in the DM; a follow-up in a
+  thread sends the thread (``conversations.replies``) as history;
+- the bot posts "Looking that up…" at once and replaces it with the answer (``chat.update``),
+  because an answer takes longer than the three seconds Slack waits for its acknowledgement;
+- 👍/👎 record feedback and "Talk to a person" requests a hand-off; both confirm privately.
+
+Who asks decides what may be retrieved, and that comes only from settings (:func:`caller_for`).
+
+Example (``create_app`` does this when ``settings.slack.signing_secret`` is set)::
+
+    mount_slack(app, settings, service)     # service may be None until the app's lifespan
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, nullcontext
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from slack_bolt import App, BoltResponse
+from slack_bolt.adapter.fastapi import SlackRequestHandler
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from starlette.concurrency import run_in_threadpool
+
+from api.slack_blocks import (
+    FEEDBACK_DOWN,
+    FEEDBACK_UP,
+    HANDOFF,
+    answer_blocks,
+    answer_text,
+    notice_blocks,
+)
+from api.throttling import QueueFull
+from assistant.models import Answer, CallerContext, Question, Turn
+from assistant.settings import Settings, SlackSettings
+from retrieval.access import AccessError
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = "Looking that up…"
+NOTICE = ":warning: "  # our notices start with this, so thread history can leave them out
+HISTORY_TURNS = 8  # as the API: the last four exchanges
+THREAD_FETCH = 200  # messages read from a thread (Slack's recommended page size)
+MAX_QUESTION = 4000  # Question.text's limit
+
+
+def caller_for(user_id: str | None, channel_id: str | None, slack: SlackSettings) -> CallerContext:
+    """Who a Slack user is to the assistant, from configuration only (never from the message).
+
+    1. A Slack Connect channel listed in ``slack.channel_partners`` is shared with that partner,
+       so whatever is said there is read by them: anyone asking there, a channel manager too,
+       asks as that partner (its ``partner_id``, ``tier``, ``region``). Internal documents never
+       reach a shared channel.
+    2. A user in ``slack.manager_user_ids`` is a channel manager (internal documents in scope)
+       in DMs and internal channels.
+    3. Everyone else is a partner at ``default_tier``/``default_region``; when those are unset
+       only content open to every partner is in scope.
+    """
+    partner = slack.channel_partners.get(channel_id or "")
+    if partner is not None:
+        return CallerContext(
+            role="partner",
+            partner_id=partner.get("partner_id"),
+            tier=partner.get("tier"),
+            region=partner.get("region"),
+        )
+    if user_id and user_id in slack.manager_user_ids:
+        return CallerContext(role="channel_manager")
+    return CallerContext(role="partner", tier=slack.default_tier, region=slack.default_region)
+
+
+def unescape(text: str) -> str:
+    """Slack sends ``&``, ``<`` and ``>`` as entities; the assistant reads plain text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def question_from(text: str, bot_user_id: str | None) -> str:
+    """The message without the bot's mention (``<@UBOT>`` or ``<@UBOT|name>``)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
+    return re.sub(r"[ \t]+", " ", unescape(text)).strip()
+
+
+def thread_history(
+    client: WebClient,
+    channel: str,
+    thread_ts: str,
+    *,
+    bot_user_id: str | None,
+    bot_id: str | None,
+    exclude: set[str],
+) -> list[Turn]:
+    """The thread so far as turns, oldest first: the bot's answers are assistant turns, people's
+    messages user turns; other bots, placeholders, notices and ``exclude`` (the question being
+    answered) are left out. A thread Slack will not return gives no history, not an error."""
+    try:
+        response = client.conversations_replies(channel=channel, ts=thread_ts, limit=THREAD_FETCH)
+    except SlackApiError as exc:
+        log.warning("could not read thread history: %s", exc.response.get("error"))
+        return []
+    turns: list[Turn] = []
+    for message in response.get("messages") or []:
+        text = message.get("text") or ""
+        if message.get("ts") in exclude or not text:
+            continue
+        ours = (bot_user_id and message.get("user") == bot_user_id) or (
+            bot_id and message.get("bot_id") == bot_id
+        )
+        if ours:
+            if text != PLACEHOLDER and not text.startswith(NOTICE):
+                turns.append(Turn(role="assistant", content=unescape(text)))
+        elif not message.get("bot_id") and not message.get("subtype"):
+            said = question_from(text, bot_user_id)
+            if said:
+                turns.append(Turn(role="user", content=said))
+    return turns[-HISTORY_TURNS:]
+
+
+class SlackBot:
+    """The Bolt listeners. The service is looked up when a message arrives, because
+    ``create_app`` may build it only in its lifespan, after the routes are mounted."""
+
+    def __init__(self, app: FastAPI, settings: Settings, service: Any = None) -> None:
+        self.app = app
+        self.settings = settings
+        self._service = service
+
+    @property
+    def service(self) -> Any:
+        return (
+            self._service if self._service is not None else getattr(self.app.state, "service", None)
+        )
+
+    def register(self, bolt: App) -> None:
+        bolt.middleware(_skip_timeout_retries)
+        bolt.event("app_mention")(self.on_mention)
+        bolt.event("message")(self.on_message)
+        bolt.action(FEEDBACK_UP)(self.on_feedback)
+        bolt.action(FEEDBACK_DOWN)(self.on_feedback)
+        bolt.action(HANDOFF)(self.on_handoff)
+
+    # -- questions ----------------------------------------------------------------------------
+
+    def on_mention(self, event: dict[str, Any], client: WebClient, context: Any) -> None:
+        self.reply(event, client, context, reply_ts=event.get("thread_ts") or event["ts"])
+
+    def on_message(self, event: dict[str, Any], client: WebClient, context: Any) -> None:
+        """Direct messages only; edits, deletions (subtypes) and bots' messages are ignored, and
+        channel messages come in as ``app_mention`` when they are meant for the bot."""
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        self.reply(event, client, context, reply_ts=event.get("thread_ts"))
+
+    def reply(
+        self, event: dict[str, Any], client: WebClient, context: Any, reply_ts: str | None
+    ) -> None:
+        channel = event["channel"]
+        text = question_from(event.get("text") or "", context.bot_user_id)
+        if not text:
+            self._post(
+                client,
+                channel,
+                reply_ts,
+                "Ask me a question, for example: _How do I register a deal?_",
+            )
+            return
+        if len(text) > MAX_QUESTION:
+            self._post(
+                client,
+                channel,
+                reply_ts,
+                f"That question is too long ({len(text)} "
+                f"characters); please keep it under {MAX_QUESTION}.",
+            )
+            return
+        placeholder = client.chat_postMessage(channel=channel, thread_ts=reply_ts, text=PLACEHOLDER)
+        fallback, blocks = self._answer(event, client, context, text, {placeholder["ts"]})
+        client.chat_update(channel=channel, ts=placeholder["ts"], text=fallback, blocks=blocks)
+
+    def _answer(
+        self, event: dict[str, Any], client: WebClient, context: Any, text: str, skip: set[str]
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """The answer's fallback text and blocks, or a notice saying why there is none."""
+        service = self.service
+        if service is None:
+            return _notice("The assistant is still starting; please ask again in a minute.")
+        history: list[Turn] = []
+        if event.get("thread_ts"):
+            history = thread_history(
+                client,
+                event["channel"],
+                event["thread_ts"],
+                bot_user_id=context.bot_user_id,
+                bot_id=context.bot_id,
+                exclude=skip | {event["ts"]},
+            )
+        caller = caller_for(event.get("user"), event["channel"], self.settings.slack)
+        try:
+            answer = self._ask(service, Question(text=text, caller=caller, history=history))
+        except QueueFull:
+            return _notice("Many questions are waiting right now; please ask again in a minute.")
+        except AccessError:
+            log.error(
+                "Slack caller mapping names an unknown tier or region (channel %s)",
+                event["channel"],
+            )
+            return _notice(
+                "This channel's assistant settings are incomplete; please tell "
+                "your channel manager."
+            )
+        except Exception:
+            log.exception("Slack answer failed (channel %s)", event["channel"])
+            return _notice(
+                "Something went wrong while answering; please try again, or ask "
+                "your channel manager."
+            )
+        return answer_text(answer), answer_blocks(answer)
+
+    def _ask(self, service: Any, question: Question) -> Answer:
+        """Ask through the API's model queue (the local model answers one at a time), and store
+        the answer when the service did not, so its buttons can refer back to it."""
+        queue = getattr(self.app.state, "answer_queue", None)
+        with queue.reserve() if queue is not None else nullcontext():
+            answer: Answer = service.answer(question)
+        records = self._records(service)
+        if answer.answer_id is None and records is not None:
+            answer = records.save_answer(None, question.text, answer)
+        metrics = getattr(self.app.state, "metrics", None)
+        if metrics is not None:
+            metrics.record_answer(answer, channel="slack")
+        return answer
+
+    def _records(self, service: Any) -> Any:
+        records = getattr(service, "records", None)
+        return records if records is not None else getattr(self.app.state, "records", None)
+
+    @staticmethod
+    def _post(client: WebClient, channel: str, thread_ts: str | None, text: str) -> None:
+        fallback, blocks = _notice(text)
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=fallback, blocks=blocks)
+
+    # -- buttons ------------------------------------------------------------------------------
+
+    def on_feedback(
+        self,
+        ack: Callable[[], Any],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+    ) -> None:
+        ack()
+        rating = "up" if action.get("action_id") == FEEDBACK_UP else "down"
+        answer_id = action.get("value") or ""
+        service = self.service
+        try:
+            if hasattr(service, "add_feedback"):
+                service.add_feedback(answer_id, rating, "")
+            else:
+                self._records(service).add_feedback(answer_id, rating, "")
+            text = "Thanks, your feedback helps us improve these answers."
+        except LookupError:
+            text = "I can't find that answer any more, so the feedback was not saved."
+        except Exception:
+            log.exception("Slack feedback failed")
+            text = "Sorry, the feedback could not be saved; please try again."
+        _ephemeral(client, body, text)
+
+    def on_handoff(
+        self,
+        ack: Callable[[], Any],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+    ) -> None:
+        ack()
+        channel = (body.get("channel") or {}).get("id")
+        caller = caller_for((body.get("user") or {}).get("id"), channel, self.settings.slack)
+        try:
+            handoff = self.service.request_handoff(answer_id=action.get("value"), caller=caller)
+            text = (
+                "I've passed your question to your channel manager "
+                f"(reference `{handoff.id[:8]}`); they will follow up with you."
+            )
+        except LookupError:
+            text = "I can't find that answer any more; please ask again and press the button."
+        except Exception:
+            log.exception("Slack hand-off failed")
+            text = "Sorry, the hand-off could not be recorded; please contact your channel manager."
+        _ephemeral(client, body, text)
+
+
+def _notice(text: str) -> tuple[str, list[dict[str, Any]]]:
+    return NOTICE + text, notice_blocks(NOTICE + text)
+
+
+def _ephemeral(client: WebClient, body: dict[str, Any], text: str) -> None:
+    """A confirmation only the person who pressed the button sees, in the answer's thread."""
+    channel = (body.get("channel") or {}).get("id")
+    user = (body.get("user") or {}).get("id")
+    if not channel or not user:
+        return
+    thread_ts = (body.get("message") or {}).get("thread_ts")
+    client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+
+
+def _skip_timeout_retries(req: Any, resp: BoltResponse, next: Callable[[], None]) -> Any:
+    """Slack resends an event it thinks timed out; the first delivery is already being
+    answered (it was acknowledged at once), so a resend would answer twice."""
+    if (req.headers.get("x-slack-retry-reason") or [""])[0] == "http_timeout":
+        return BoltResponse(status=200, body="")
+    next()
+    return None
+
+
+class _ThreadedRequestHandler(SlackRequestHandler):
+    """Bolt's FastAPI adapter, with its blocking ``dispatch`` (signature check, the cached
+    ``auth.test``, waiting for ``ack()``) run in a worker thread instead of the event loop."""
+
+    async def handle(
+        self, req: Request, addition_context_properties: dict[str, Any] | None = None
+    ) -> Response:
+        body = await req.body()
+        try:
+            bolt_request = to_bolt_request(req, body, addition_context_properties)
+        except ValueError:
+            return Response(status_code=400, content="malformed Slack request")
+        return to_starlette_response(await run_in_threadpool(self.app.dispatch, bolt_request))
+
+
+def build_bolt_app(settings: Settings, bot: SlackBot) -> App:
+    """The Bolt app, its Web API client pointed at ``settings.slack.api_url``. The token is
+    checked on the first request rather than at startup, so the API starts when Slack is down."""
+    slack = settings.slack
+    if slack.signing_secret is None or slack.bot_token is None:
+        raise ValueError("the Slack bot needs PA_SLACK_SIGNING_SECRET and PA_SLACK_BOT_TOKEN")
+    client = WebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url)
+    bolt = App(
+        client=client,
+        signing_secret=slack.signing_secret.get_secret_value(),
+        token_verification_enabled=False,
+        # Acknowledge first, answer in Bolt's worker threads: Slack waits only three seconds.
+        process_before_response=False,
+        name="partner-assistant",
+    )
+    bot.register(bolt)
+    return bolt
+
+
+def mount_slack(app: FastAPI, settings: Settings, service: Any = None) -> App:
+    """Add ``POST /slack/events`` to ``app`` (and, with ``slack.socket_mode`` and an app token,
+    a Socket Mode connection for the app's lifetime). Returns the Bolt app."""
+    bolt = build_bolt_app(settings, SlackBot(app, settings, service))
+    handler = _ThreadedRequestHandler(bolt)
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    app.add_api_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
+    app.state.slack = bolt
+    if settings.slack.socket_mode:
+        if settings.slack.app_token is None:
+            log.warning("slack.socket_mode is on but PA_SLACK_APP_TOKEN is unset; using HTTP only")
+        else:
+            _connect_socket_mode(app, bolt, settings.slack)
+    return bolt
+
+
+def _connect_socket_mode(app: FastAPI, bolt: App, slack: SlackSettings) -> None:
+    """Hold a Socket Mode connection open while the app runs (its client runs in its own
+    threads), for workspaces where Slack cannot reach our HTTP endpoint."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi_app: Any) -> AsyncIterator[Any]:
+        token = slack.app_token.get_secret_value() if slack.app_token else ""
+        socket = SocketModeHandler(bolt, token, web_client=bolt.client)
+        await run_in_threadpool(socket.connect)
+        try:
+            async with inner(asgi_app) as state:
+                yield state
+        finally:
+            socket.close()
+
+    app.router.lifespan_context = lifespan

@@ -1,0 +1,49 @@
+"""Follow-up questions and dates in questions.
+
+"And for Gold?" after a margin question cannot be searched on its own. With a capable model the
+rewrite prompt makes it standalone; with the tiny local model a deterministic merge with the
+previous question is more reliable than the model, so that is used instead.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from assistant.grounding import terms
+from assistant.models import Turn
+
+FOLLOW_UP = re.compile(
+    r"^(and|what about|how about|also|same for|and what|what if|for|in|ok|okay|then)\b"
+    r"|\b(it|that|this|they|those|them|there|same)\b",
+    re.IGNORECASE,
+)
+YEAR = re.compile(r"\b(?:in|during|for|back in|as of)\s+(20\d{2})\b", re.IGNORECASE)
+ISO_DATE = re.compile(r"\b(20\d{2})-(\d{2})-(\d{2})\b")
+
+
+def is_follow_up(question: str, history: list[Turn]) -> bool:
+    if not any(t.role == "user" for t in history):
+        return False
+    return bool(FOLLOW_UP.search(question.strip())) or len(terms(question)) <= 2
+
+
+def merge_follow_up(question: str, history: list[Turn]) -> str:
+    """The previous user question with the follow-up appended: retrieval sees both topics."""
+    previous = next(t.content for t in reversed(history) if t.role == "user")
+    return f"{previous.strip()} {question.strip()}"
+
+
+def date_in_question(question: str, today: date) -> date | None:
+    """An earlier date the question asks about ("in 2025", "as of 2025-06-01"), if any."""
+    match = ISO_DATE.search(question)
+    if match:
+        try:
+            asked = date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return None
+        return asked if asked <= today else None
+    match = YEAR.search(question)
+    if match and int(match[1]) < today.year:
+        return date(int(match[1]), 12, 31)
+    return None

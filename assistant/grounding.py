@@ -1,0 +1,241 @@
+"""Grounding: does the evidence support an answer, which sentences say it, and is a generated
+answer backed by its citations?
+
+The local model is tiny, so facts are never trusted to it. This module carries them:
+
+* :func:`support` — how much of what the question asks about is present in the sources
+  (IDF-weighted coverage of the question's key terms). Cosine similarity alone cannot tell
+  "What is Altaris' share price?" from a real question, because every question shares the
+  vendor's vocabulary with the corpus; a missing rare term ("share", "Antarctica") can.
+* :func:`best_sentences` — the extractive answer: the source sentences (or table rows, with
+  their header) that cover the question best.
+* :func:`verify` — every citation points to a given source, and every sentence with a number,
+  date, percentage or tier name is backed by the source it cites.
+* :func:`looks_like_injection` — text in a document or question that tries to give orders; it
+  is never used as evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import Stemmer
+
+from assistant.models import SearchHit
+
+STEMMER = Stemmer.Stemmer("english")
+WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*", re.IGNORECASE)
+NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?%?(?![\w])")
+MARKER = re.compile(r"\[(\d{1,2})\]")
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])|\n+")
+INJECTION = re.compile(
+    r"ignore (all |any )?(the |your )?(previous|prior|above|earlier) (instructions|rules|prompts?)"
+    r"|disregard (all |the |your )?(previous |prior )?(instructions|rules)"
+    r"|ignore (all |your )?(rules|instructions)"
+    r"|you are now|new instructions:|system prompt|developer mode|jailbreak"
+    r"|reveal (the |your )?(prompt|instructions|internal)",
+    re.IGNORECASE,
+)
+STOPWORDS = frozenset(
+    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "get", "got", "tell", "please", "know", "need", "want", "like", "also", "much", "many", "long", "well", "may", "might", "must", "shall", "us", "let", "say"]
+)
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words of ``text``."""
+    words = [w.lower() for w in WORD.findall(text)]
+    return STEMMER.stemWords([w for w in words if w not in STOPWORDS and len(w) > 1])
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers as written facts: "$1,450" and "1450" are the same figure, "12%" keeps its %."""
+    return {n.replace(",", "").replace("$", "") for n in NUMBER.findall(text)}
+
+
+def looks_like_injection(text: str) -> bool:
+    return bool(INJECTION.search(text))
+
+
+ENTITY = re.compile(r"(?<![\w-])([A-Z][a-zA-Z]{2,}|[A-Za-z]*\d[A-Za-z0-9.\-]*[A-Za-z0-9])(?![\w-])")
+QUESTION_WORDS = frozenset(
+    ["who", "what", "when", "where", "which", "why", "how", "does", "do", "is", "are", "can", "could", "should"]
+)
+
+
+def unknown_names(
+    question: str, hits: Sequence[SearchHit], doc_freq: Callable[[str], int]
+) -> tuple[str, ...]:
+    """Names and codes in the question ("Antarctica", "Diamond", "AE-MAIL-100") that neither the
+    retrieved sources nor any indexed chunk mention: the corpus speaks of something else."""
+    text = " ".join(f"{h.title} {h.section} {h.text}" for h in hits).lower()
+    out = []
+    for match in ENTITY.finditer(question):
+        word = match.group(1)
+        if match.start() == 0 or word.lower() in QUESTION_WORDS or word.lower() in text:
+            continue
+        stems = terms(word)
+        if stems and all(doc_freq(s) == 0 for s in stems):
+            out.append(word)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Support:
+    coverage: float  # IDF-weighted share of the question's key terms found in the sources
+    relevance: float  # best cosine similarity of question and source
+    missing: tuple[str, ...]  # key terms no source contains
+    unknown: tuple[str, ...] = ()  # names in the question the corpus never mentions
+
+    def sufficient(self, min_coverage: float, min_relevance: float) -> bool:
+        return (
+            self.coverage >= min_coverage and self.relevance >= min_relevance and not self.unknown
+        )
+
+
+def support(question: str, hits: Sequence[SearchHit], idf: Callable[[str], float]) -> Support:
+    keys = list(dict.fromkeys(terms(question)))
+    if not hits:
+        return Support(0.0, 0.0, tuple(keys))
+    relevance = max(float(h.metadata.get("relevance", 0.0)) for h in hits)
+    if not keys:
+        return Support(1.0, relevance, ())
+    present: set[str] = set()
+    for hit in hits:
+        present.update(terms(f"{hit.title} {hit.section} {hit.text}"))
+    weights = {k: idf(k) for k in keys}
+    total = sum(weights.values()) or 1.0
+    found = sum(w for k, w in weights.items() if k in present)
+    missing = tuple(k for k in keys if k not in present)
+    return Support(round(found / total, 4), relevance, missing)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    text: str
+    source: int  # 1-based number of the source block
+    score: float
+
+
+def sentences_of(hit: SearchHit) -> list[str]:
+    """Sentences of a chunk; a table row comes with its header row so it keeps its meaning."""
+    out: list[str] = []
+    lines = hit.text.splitlines()
+    header = ""
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            cells = [c.strip() for c in stripped.strip("|").split("|")]
+            if all(set(c) <= set("-: ") for c in cells):
+                continue
+            if not header:
+                header = " | ".join(cells)
+                continue
+            out.append(f"{header}: " + " | ".join(cells))
+            continue
+        header = "" if stripped else header
+        out.extend(s.strip() for s in SENTENCE.split(stripped) if len(s.strip()) > 2)
+    return [re.sub(r"\*\*|__|`", "", s).lstrip("-*• ").strip() for s in out if s.strip()]
+
+
+def best_sentences(
+    question: str,
+    hits: Sequence[SearchHit],
+    idf: Callable[[str], float],
+    similarity: Callable[[list[str]], list[float]] | None = None,
+    limit: int = 3,
+) -> list[Evidence]:
+    """The sentences that answer ``question`` best, most useful first, at most ``limit``.
+
+    Scored by IDF-weighted overlap with the question's key terms, plus the sentence's embedding
+    similarity to the question when ``similarity`` is given, plus a small bonus for the source's
+    rank. Sentences that try to give orders are never evidence.
+    """
+    keys = set(terms(question))
+    candidates: list[tuple[str, int, float]] = []
+    for number, hit in enumerate(hits, start=1):
+        if looks_like_injection(hit.text):  # a chunk that gives orders is not trusted at all
+            continue
+        for sentence in sentences_of(hit):
+            if len(sentence) < 12:
+                continue
+            words = set(terms(sentence))
+            overlap = sum(idf(k) for k in keys & words)
+            norm = sum(idf(k) for k in keys) or 1.0
+            candidates.append((sentence, number, overlap / norm + 0.05 / number))
+    if not candidates:
+        return []
+    if similarity is not None:
+        sims = similarity([c[0] for c in candidates])
+        candidates = [(s, n, score + 0.6 * sim) for (s, n, score), sim in zip(candidates, sims)]
+    candidates.sort(key=lambda c: -c[2])
+    chosen: list[Evidence] = []
+    seen: set[str] = set()
+    best = candidates[0][2]
+    for sentence, number, score in candidates:
+        key = sentence.lower()[:80]
+        if key in seen or score < 0.6 * best:
+            continue
+        seen.add(key)
+        chosen.append(Evidence(sentence, number, round(score, 4)))
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    problems: tuple[str, ...]
+    cited: tuple[int, ...]
+
+
+def verify(answer: str, sources: Sequence[SearchHit], tier_names: Sequence[str]) -> Verdict:
+    """Check a generated answer against the numbered sources it was given."""
+    problems: list[str] = []
+    cited: list[int] = []
+    text = answer.strip()
+    if not text:
+        return Verdict(False, ("empty answer",), ())
+    source_text = [f"{h.title} {h.section} {h.text}" for h in sources]
+    clean_sources = ["" if looks_like_injection(t) else t for t in source_text]
+    sentences = [s for s in SENTENCE.split(text) if s.strip()]
+    for sentence in sentences:
+        markers = [int(m) for m in MARKER.findall(sentence)]
+        for n in markers:
+            if not 1 <= n <= len(sources):
+                problems.append(f"cites [{n}], which is not a given source")
+            elif n not in cited:
+                cited.append(n)
+        body = MARKER.sub("", sentence)
+        facts = numbers(body)
+        tiers = {t for t in tier_names if re.search(rf"\b{re.escape(t)}\b", body, re.IGNORECASE)}
+        if not facts and not tiers:
+            continue
+        backing = [clean_sources[n - 1] for n in markers if 1 <= n <= len(sources)]
+        if not backing:
+            problems.append(f"unsupported claim without a citation: {body.strip()[:80]!r}")
+            continue
+        joined = " ".join(backing)
+        for fact in sorted(facts - numbers(joined)):
+            problems.append(f"figure {fact} is not in the cited source")
+        for tier in sorted(tiers):
+            if not re.search(rf"\b{re.escape(tier)}\b", joined, re.IGNORECASE):
+                problems.append(f"tier {tier} is not in the cited source")
+    if not cited:
+        problems.append("no citations")
+    if looks_like_injection(text):
+        problems.append("the answer repeats an instruction from a document")
+    return Verdict(not problems, tuple(problems), tuple(cited))
+
+
+def idf_from_counts(doc_freq: Callable[[str], int], total: int) -> Callable[[str], float]:
+    """BM25-style IDF; an unseen term weighs the most (nothing in the corpus speaks of it)."""
+
+    def idf(term: str) -> float:
+        df = doc_freq(term)
+        return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+    return idf

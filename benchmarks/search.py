@@ -1,0 +1,216 @@
+"""Search latency and memory: the sample corpus and a synthetic store of ~100k chunks.
+
+For each store and each mode (dense, lexical, hybrid) it times ``retriever.retrieve()`` for a
+partner caller (gold, EMEA: the access filter is applied, as in production) over queries that
+are all new to the process — the query cache is off — so every figure includes embedding the
+query. It prints p50/p95 in milliseconds and the process RSS (psutil) after each phase.
+
+The synthetic store is not embedded: 100k chunks through MiniLM take 40+ minutes on two cores.
+Its chunks carry real text (sentences of the sample corpus, recombined, for BM25) but **random
+unit vectors** as embeddings, written through ``ChromaStore.upsert_chunks`` with committed
+registry records, so HNSW, the access filter, BM25 and fusion do the same work as on a real
+store of that size; only the dense *ranking* is meaningless there (its cost is not).
+
+    .venv/bin/python benchmarks/search.py                       # sample + 100k chunks
+    .venv/bin/python benchmarks/search.py --chunks 20000 --queries 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+
+from assistant.models import CallerContext  # noqa: E402
+from assistant.settings import EmbeddingSettings, Settings, StoreSettings  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+MODES = ("dense", "lexical", "hybrid")
+CALLER = CallerContext(role="partner", tier="gold", region="emea")
+TOPICS = [
+    "deal registration",
+    "gold partner margin",
+    "MDF claim",
+    "Vault licensing",
+    "Guard endpoints",
+    "Flow Edge 200",
+    "certification exam",
+    "rebate payout",
+    "NFR licenses",
+    "platinum benefits",
+    "trademark use",
+    "support escalation",
+]
+ASKS = [
+    "How do I {} in {}?",
+    "What is the rule for {} for a {} partner?",
+    "When does {} apply in {}?",
+    "Who approves {} for {}?",
+]
+PLACES = ["EMEA", "Germany", "France", "the UK", "Spain", "Italy", "Nordics", "Benelux"]
+
+
+def new_queries(n: int, seed: int) -> list[str]:
+    """Distinct questions; the seed keeps modes and stores on comparable but different text."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    while len(seen) < n:
+        ask = rng.choice(ASKS)
+        seen.add(ask.format(rng.choice(TOPICS), rng.choice(PLACES)) + f" ({rng.randint(1, 10**6)})")
+    return sorted(seen)
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 1_048_576
+
+
+def time_modes(kb, queries_per_mode: int, seed: int) -> dict[str, dict[str, float]]:
+    figures = {}
+    for offset, mode in enumerate(MODES):
+        kb.retriever.retrieve(f"warm-up {mode} {seed}", CALLER, k=6, mode=mode)  # builds masks
+        latencies = []
+        for query in new_queries(queries_per_mode, seed * 10 + offset):
+            started = time.perf_counter()
+            kb.retriever.retrieve(query, CALLER, k=6, mode=mode)
+            latencies.append((time.perf_counter() - started) * 1000)
+        figures[mode] = {
+            "p50": statistics.median(latencies),
+            "p95": float(np.percentile(latencies, 95)),
+        }
+    return figures
+
+
+def print_figures(name: str, chunks: int, figures: dict, rss: float) -> None:
+    print(f"\n== {name}: {chunks} chunks, RSS {rss:.0f} MB after searching ==")
+    for mode, f in figures.items():
+        print(f"{mode:8s} p50 {f['p50']:7.1f} ms   p95 {f['p95']:7.1f} ms")
+
+
+def sentence_pool(data: Path) -> list[str]:
+    text = " ".join(
+        p.read_text(encoding="utf-8") for p in sorted(data.rglob("*.md")) if p.is_file()
+    )
+    text = re.sub(r"[#|*`>-]+", " ", text)
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text)]
+    return [" ".join(s.split()) for s in sentences if 30 <= len(s) <= 300]
+
+
+def fill_synthetic(kb, settings: Settings, data: Path, chunks: int, per_doc: int = 100) -> None:
+    """Write ``chunks`` chunks (random unit vectors, recombined real text) as committed docs."""
+    from ingestion.metadata import chunk_metadata, validate_metadata
+    from retrieval.chroma_store import DocRecord
+
+    rng = random.Random(7)
+    vectors = np.random.default_rng(7)
+    pool = sentence_pool(data)
+    tier_choices = [None, None, ["gold", "platinum"], ["platinum"]]
+    region_choices = [None, None, None, ["emea"], ["na"]]
+    kb.store.mark_dirty(True)
+    for doc_number in range(0, (chunks + per_doc - 1) // per_doc):
+        doc_id = f"synthetic/doc-{doc_number:05d}.md"
+        doc_hash = f"{doc_number:032x}"
+        meta = validate_metadata(
+            {
+                "title": f"Synthetic document {doc_number}",
+                "doc_type": rng.choice(["product_doc", "program_rule", "faq"]),
+                "tiers": rng.choice(tier_choices),
+                "regions": rng.choice(region_choices),
+            },
+            settings.access,
+        )
+        flat = chunk_metadata(meta, settings.access)
+        count = min(per_doc, chunks - doc_number * per_doc)
+        ids = [f"syn-{doc_number:06d}-{i:05d}" for i in range(count)]
+        texts = [
+            " ".join(rng.sample(pool, 3)) + f" Reference {rng.randint(1, 10**6)}."
+            for _ in range(count)
+        ]
+        metadatas = [
+            {
+                **flat,
+                "doc_id": doc_id,
+                "source": doc_id,
+                "section": "",
+                "chunk_index": i,
+                "doc_hash": doc_hash,
+            }
+            for i in range(count)
+        ]
+        embeddings = vectors.standard_normal((count, kb.embedder.dimension)).astype(np.float32)
+        embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+        kb.store.upsert_chunks(ids, embeddings, texts, metadatas)
+        kb.store.commit_document(
+            DocRecord(
+                doc_id=doc_id,
+                doc_hash=doc_hash,
+                chunk_ids=ids,
+                root="synthetic",
+                source=doc_id,
+                metadata={"title": meta.title, "doc_type": meta.doc_type, "audience": "partner"},
+            )
+        )
+    kb.store.bump_generation()
+    kb.store.mark_dirty(False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO / "data")
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=50, help="per mode and store")
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        parser.error(f"no such folder: {args.data}")
+    if args.chunks < 1 or args.queries < 1:
+        parser.error("--chunks and --queries must be positive")
+
+    from retrieval.embedder import SentenceTransformerEmbedder
+    from retrieval.knowledge_base import KnowledgeBase
+
+    print(f"process RSS before loading anything: {rss_mb():.0f} MB; cpus {os.cpu_count()}")
+    embedding = EmbeddingSettings(query_cache_size=0)
+    embedder = SentenceTransformerEmbedder(embedding)
+    embedder.embed_query("warm-up")
+    print(f"RSS with the embedding model loaded: {rss_mb():.0f} MB")
+
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
+        sample = Settings(store=StoreSettings(dir=Path(tmp) / "sample"), embedding=embedding)
+        kb = KnowledgeBase(sample, embedder)
+        kb.ingest([args.data], sync=True)
+        figures = time_modes(kb, args.queries, seed=1)
+        print_figures("sample corpus (data/)", kb.store.count(), figures, rss_mb())
+
+        large = Settings(
+            store=StoreSettings(dir=Path(tmp) / "large", collection="synthetic"),
+            embedding=embedding,
+        )
+        kb = KnowledgeBase(large, embedder)
+        started = time.perf_counter()
+        fill_synthetic(kb, large, args.data, args.chunks)
+        written = time.perf_counter() - started
+        started = time.perf_counter()
+        kb.retriever.sync()  # rebuilds BM25 over the new generation
+        indexed = time.perf_counter() - started
+        print(
+            f"\nsynthetic store: {kb.store.count()} chunks written to Chroma in {written:.0f} s "
+            f"(random unit vectors, no model), BM25 built in {indexed:.0f} s; "
+            f"RSS {rss_mb():.0f} MB"
+        )
+        figures = time_modes(kb, args.queries, seed=2)
+        print_figures("synthetic (random vectors, real text)", kb.store.count(), figures, rss_mb())
+
+
+if __name__ == "__main__":
+    main()

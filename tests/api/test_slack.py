@@ -1,0 +1,591 @@
+"""The Slack bot end to end: signed Slack payloads into ``POST /slack/events`` through FastAPI's
+TestClient, the real service over the sample corpus (a scripted chat model), and a fake Slack Web
+API on loopback that records what the bot sends back.
+
+Bolt acknowledges an event at once and answers in a worker thread, so tests wait (bounded) for
+the bot's calls to reach the fake, or drain Bolt's worker pool before asserting that nothing was
+sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from urllib.parse import urlencode
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from api.slack import caller_for, mount_slack, question_from
+from api.slack_blocks import (
+    MAX_BLOCKS,
+    MAX_BUTTON_VALUE,
+    MAX_CONTEXT_ELEMENTS,
+    MAX_SECTION_TEXT,
+    answer_blocks,
+    answer_mrkdwn,
+    split_text,
+)
+from assistant.llm import ScriptedChatModel
+from assistant.models import Answer, Citation
+from assistant.records import RecordStore
+from assistant.service import build_service
+from assistant.settings import SlackSettings
+from tests.fakes.slack_api import BOT_USER_ID, FakeSlackApi
+from tests.helpers import make_settings
+
+SIGNING_SECRET = "slack-signing-secret-for-tests"
+REPLY = "Register the deal in the partner portal before you quote the customer [1]."
+QUESTION = "How do I register a deal?"
+SHARED = "CSHARED"  # a Slack Connect channel shared with the partner "acme"
+_event_ids = itertools.count(1)
+
+
+class SpyService:
+    """The real service, remembering the questions it was asked. ``canned`` answers instead
+    (stored like the service stores its own), for answers the corpus cannot produce."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.records = inner.records
+        self.questions = []
+        self.canned: Answer | None = None
+
+    def answer(self, question):
+        self.questions.append(question)
+        if self.canned is not None:
+            return self.records.save_answer(None, question.text, self.canned)
+        return self.inner.answer(question)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.fixture
+def fake_slack():
+    with FakeSlackApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def slack_settings(tmp_path, fake_slack):
+    return make_settings(tmp_path).model_copy(
+        update={
+            "slack": SlackSettings(
+                signing_secret=SecretStr(SIGNING_SECRET),
+                bot_token=SecretStr(fake_slack.token),
+                api_url=fake_slack.base_url,
+                manager_user_ids=["UMGR"],
+                channel_partners={SHARED: {"partner_id": "acme", "tier": "gold", "region": "emea"}},
+            )
+        }
+    )
+
+
+@pytest.fixture
+def service(slack_settings, sample_kb):
+    records = RecordStore.from_settings(slack_settings)
+    inner = build_service(
+        slack_settings,
+        chat_model=ScriptedChatModel(lambda messages: REPLY),
+        kb=sample_kb,
+        records=records,
+    )
+    yield SpyService(inner)
+    records.dispose()
+
+
+@pytest.fixture
+def web(slack_settings, service):
+    app = FastAPI()
+    bolt = mount_slack(app, slack_settings, service)
+    with TestClient(app) as client:
+        yield client
+    bolt.listener_runner.listener_executor.shutdown(wait=True)
+
+
+def signed(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def send_event(web, event: dict, **headers):
+    body = json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": f"Ev{next(_event_ids)}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T1", "user_id": BOT_USER_ID, "is_bot": True}],
+            "event": event,
+        }
+    )
+    return web.post(
+        "/slack/events",
+        content=body,
+        headers={"Content-Type": "application/json", **signed(body), **headers},
+    )
+
+
+def mention(text: str, *, user="U1", channel="C1", ts="1700000100.000001", thread_ts=None):
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@{BOT_USER_ID}> {text}",
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def dm(text: str, **extra):
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U1",
+        "text": text,
+        "ts": "1700000200.000001",
+        "channel": "D1",
+        "event_ts": "1700000200.000001",
+    }
+    return {**event, **extra}
+
+
+def click(web, action_id: str, value: str, *, user="U1", channel="C1", thread_ts=None):
+    payload = {
+        "type": "block_actions",
+        "api_app_id": "A1",
+        "team": {"id": "T1"},
+        "user": {"id": user},
+        "channel": {"id": channel},
+        "message": {"ts": "1700000000.000009", "thread_ts": thread_ts},
+        "trigger_id": "trig",
+        "response_url": "https://hooks.slack.invalid/actions/1",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "answer_actions",
+                "value": value,
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    return web.post(
+        "/slack/events",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **signed(body)},
+    )
+
+
+def drain(web) -> None:
+    """Wait until Bolt's worker threads have run every listener they were given."""
+    web.app.state.slack.listener_runner.listener_executor.shutdown(wait=True)
+
+
+def answered(fake, count: int = 1):
+    """The bot's final answer messages (``chat.update`` calls), waiting for ``count``."""
+    return fake.wait_for("chat.update", count)
+
+
+def answer_id_of(update) -> str:
+    actions = [b for b in update.args["blocks"] if b["type"] == "actions"]
+    return actions[0]["elements"][0]["value"]
+
+
+# -- the Events API ------------------------------------------------------------------------------
+
+
+def test_url_verification_echoes_the_challenge(web, fake_slack):
+    body = json.dumps({"token": "legacy", "challenge": "c-123", "type": "url_verification"})
+    response = web.post(
+        "/slack/events", content=body, headers={"Content-Type": "application/json", **signed(body)}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"challenge": "c-123"}
+
+
+def test_mention_posts_a_placeholder_in_the_mentions_thread(web, fake_slack):
+    assert send_event(web, mention(QUESTION, ts="1700000100.000001")).status_code == 200
+    placeholder = fake_slack.wait_for("chat.postMessage")[0]
+    assert placeholder.args["channel"] == "C1"
+    assert placeholder.args["thread_ts"] == "1700000100.000001"
+    assert placeholder.args["text"] == "Looking that up…"
+
+
+def test_placeholder_is_replaced_by_the_answer_with_citations(web, fake_slack):
+    send_event(web, mention(QUESTION))
+    update = answered(fake_slack)[0]
+    placeholder = fake_slack.calls_to("chat.postMessage")[0]
+    assert update.response["ok"]
+    assert update.args["ts"] == placeholder.response["ts"]
+    assert "partner portal" in update.args["text"]
+    blocks = update.args["blocks"]
+    assert blocks[0]["type"] == "section" and "partner portal" in blocks[0]["text"]["text"]
+    sources = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert sources and "[1]" in sources[0]
+
+
+def test_answer_buttons_carry_the_stored_answer_id(web, fake_slack, service):
+    send_event(web, mention(QUESTION))
+    update = answered(fake_slack)[0]
+    actions = [b for b in update.args["blocks"] if b["type"] == "actions"][0]
+    ids = [e["action_id"] for e in actions["elements"]]
+    assert ids == ["feedback_up", "feedback_down", "handoff"]
+    stored = service.records.get_answer(answer_id_of(update))
+    assert stored.question == QUESTION
+
+
+def test_the_bot_mention_is_not_part_of_the_question(web, fake_slack, service):
+    send_event(web, mention(QUESTION))
+    answered(fake_slack)
+    assert service.questions[0].text == QUESTION
+    assert service.questions[0].history == []
+
+
+def test_thread_follow_up_sends_the_thread_as_history(web, fake_slack, service):
+    root = fake_slack.add_message("C1", f"<@{BOT_USER_ID}> {QUESTION}", user="U1")
+    fake_slack.add_message(
+        "C1", "Use the partner portal [1].", user=BOT_USER_ID, bot=True, thread_ts=root["ts"]
+    )
+    fake_slack.add_message("C1", "Someone else chatting", user="U2", thread_ts=root["ts"])
+    follow_up = fake_slack.add_message(
+        "C1", f"<@{BOT_USER_ID}> and for gold partners?", user="U1", thread_ts=root["ts"]
+    )
+    send_event(web, mention("and for gold partners?", ts=follow_up["ts"], thread_ts=root["ts"]))
+    answered(fake_slack)
+    history = [(t.role, t.content) for t in service.questions[0].history]
+    assert history == [
+        ("user", QUESTION),
+        ("assistant", "Use the partner portal [1]."),
+        ("user", "Someone else chatting"),
+    ]
+    placeholder = fake_slack.calls_to("chat.postMessage")[0]
+    assert placeholder.args["thread_ts"] == root["ts"]
+
+
+def test_direct_message_is_answered_in_the_dm(web, fake_slack, service):
+    send_event(web, dm(QUESTION))
+    update = answered(fake_slack)[0]
+    placeholder = fake_slack.calls_to("chat.postMessage")[0]
+    assert placeholder.args["channel"] == "D1" and "thread_ts" not in placeholder.args
+    assert update.args["channel"] == "D1"
+    assert service.questions[0].text == QUESTION
+
+
+def test_bot_messages_edits_and_channel_chatter_are_not_answered(web, fake_slack, service):
+    send_event(web, dm("I am a bot", bot_id="BOTHER"))
+    send_event(web, dm("edited", subtype="message_changed"))
+    send_event(web, dm("channel chatter", channel_type="channel", channel="C1"))
+    drain(web)
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert service.questions == []
+
+
+def test_a_bare_mention_gets_a_hint_not_an_answer(web, fake_slack, service):
+    send_event(web, mention(""))
+    hint = fake_slack.wait_for("chat.postMessage")[0]
+    assert "Ask me a question" in hint.args["text"]
+    drain(web)
+    assert service.questions == []
+
+
+# -- who is asking -------------------------------------------------------------------------------
+
+
+def test_manager_user_asks_as_channel_manager(web, fake_slack, service):
+    send_event(web, mention(QUESTION, user="UMGR"))
+    answered(fake_slack)
+    assert service.questions[0].caller.role == "channel_manager"
+
+
+def test_slack_connect_channel_asks_as_its_partner(web, fake_slack, service):
+    send_event(web, mention(QUESTION, channel=SHARED))
+    answered(fake_slack)
+    caller = service.questions[0].caller
+    assert (caller.role, caller.partner_id, caller.tier, caller.region) == (
+        "partner",
+        "acme",
+        "gold",
+        "emea",
+    )
+
+
+def test_manager_in_a_shared_channel_asks_as_the_partner():
+    slack = SlackSettings(manager_user_ids=["UMGR"], channel_partners={SHARED: {"tier": "gold"}})
+    assert caller_for("UMGR", SHARED, slack).role == "partner"
+
+
+def test_unmapped_user_without_defaults_sees_only_public_partner_content():
+    caller = caller_for("U1", "C1", SlackSettings())
+    assert (caller.role, caller.tier, caller.region) == ("partner", None, None)
+
+
+def test_unmapped_user_gets_the_default_tier_and_region():
+    caller = caller_for("U1", "C1", SlackSettings(default_tier="silver", default_region="na"))
+    assert (caller.tier, caller.region) == ("silver", "na")
+
+
+def test_misconfigured_partner_tier_gets_a_clear_notice(tmp_path, fake_slack, service):
+    settings = make_settings(tmp_path).model_copy(
+        update={
+            "slack": SlackSettings(
+                signing_secret=SecretStr(SIGNING_SECRET),
+                bot_token=SecretStr(fake_slack.token),
+                api_url=fake_slack.base_url,
+                channel_partners={"CBAD": {"tier": "diamond"}},
+            )
+        }
+    )
+    app = FastAPI()
+    mount_slack(app, settings, service)
+    with TestClient(app) as client:
+        send_event(client, mention(QUESTION, channel="CBAD"))
+        update = answered(fake_slack)[0]
+    assert "settings are incomplete" in update.args["text"]
+    assert "diamond" not in update.args["text"]
+
+
+# -- Block Kit -----------------------------------------------------------------------------------
+
+
+def _long_answer() -> Answer:
+    citations = [
+        Citation(
+            n=n,
+            source=f"docs/guide-{n}.md",
+            title=f"Guide <{n}> & more " + "x" * 400,
+            section="Registration",
+            page=n,
+            url=f"https://partners.example.com/doc?id={n}&lang=en",
+        )
+        for n in range(1, 61)
+    ]
+    text = " ".join(
+        f"Sentence number {i} about deal registration [{i % 60 + 1}]." for i in range(2000)
+    )
+    return Answer(answer=text, citations=citations, grounded=True, path="generated")
+
+
+def test_very_long_answer_with_many_citations_fits_slacks_limits(web, fake_slack, service):
+    service.canned = _long_answer()
+    send_event(web, mention(QUESTION))
+    update = answered(fake_slack)[0]
+    assert update.response["ok"], update.response
+    blocks = update.args["blocks"]
+    assert len(blocks) <= MAX_BLOCKS
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= MAX_SECTION_TEXT
+        if block["type"] == "context":
+            assert len(block["elements"]) <= MAX_CONTEXT_ELEMENTS
+        if block["type"] == "actions":
+            assert all(len(e["value"]) <= MAX_BUTTON_VALUE for e in block["elements"])
+    assert update.args["text"] and len(update.args["text"]) <= MAX_SECTION_TEXT
+
+
+def test_citations_link_their_url_with_escaped_title():
+    answer = Answer(
+        answer="See [1].",
+        citations=[
+            Citation(
+                n=1,
+                source="a.md",
+                title="Tiers <&> rules",
+                section="Gold",
+                page=3,
+                url="https://x.example/a?b=1&c=2",
+            )
+        ],
+    )
+    context = [b for b in answer_blocks(answer) if b["type"] == "context"][0]
+    assert context["elements"][0]["text"] == (
+        "<https://x.example/a?b=1&amp;c=2|[1] Tiers &lt;&amp;&gt; rules — Gold, p. 3>"
+    )
+
+
+def test_markers_link_to_their_source_and_unsafe_urls_stay_text():
+    answer = Answer(
+        answer="Safe [1], unsafe [2].",
+        citations=[
+            Citation(n=1, source="a.md", url="https://x.example/a"),
+            Citation(n=2, source="b.md", url="javascript:alert(1)"),
+        ],
+    )
+    assert answer_mrkdwn(answer) == "Safe <https://x.example/a|[1]>, unsafe [2]."
+
+
+def test_answer_text_cannot_ping_the_channel_or_forge_links():
+    answer = Answer(answer="Hi <!channel> see <https://evil.example|the portal> & more")
+    text = answer_mrkdwn(answer)
+    assert "<!channel>" not in text and "<https://evil" not in text
+    assert "&lt;!channel&gt;" in text and "&amp; more" in text
+
+
+def test_abstained_answer_shows_a_notice_and_a_primary_handoff_button():
+    answer = Answer(
+        answer="I can't answer this.", path="abstained", handoff_offered=True, answer_id="a1"
+    )
+    blocks = answer_blocks(answer)
+    assert any(
+        b["type"] == "context" and "Talk to a person" in b["elements"][0]["text"] for b in blocks
+    )
+    handoff = [e for e in blocks[-1]["elements"] if e["action_id"] == "handoff"][0]
+    assert handoff["style"] == "primary"
+
+
+def test_split_text_never_cuts_inside_a_link():
+    text = "a" * 2990 + "<https://x.example/" + "b" * 40 + "|[1]>"
+    pieces = split_text(text)
+    assert all(len(p) <= MAX_SECTION_TEXT for p in pieces)
+    assert pieces[1].startswith("<https://x.example/")
+
+
+def test_question_from_strips_the_mention_and_slack_escapes():
+    assert question_from(f"<@{BOT_USER_ID}|assistant> Q&amp;A &lt;gold&gt;", BOT_USER_ID) == (
+        "Q&A <gold>"
+    )
+
+
+# -- buttons -------------------------------------------------------------------------------------
+
+
+def test_feedback_button_records_the_rating(web, fake_slack, service):
+    send_event(web, mention(QUESTION))
+    answer_id = answer_id_of(answered(fake_slack)[0])
+    assert click(web, "feedback_down", answer_id).status_code == 200
+    confirmation = fake_slack.wait_for("chat.postEphemeral")[0]
+    assert confirmation.args["user"] == "U1" and "Thanks" in confirmation.args["text"]
+    assert [f.rating for f in service.records.list_feedback(answer_id)] == ["down"]
+
+
+def test_handoff_button_requests_a_person(web, fake_slack, service):
+    send_event(web, mention(QUESTION))
+    answer_id = answer_id_of(answered(fake_slack)[0])
+    assert click(web, "handoff", answer_id, thread_ts="1700000100.000001").status_code == 200
+    confirmation = fake_slack.wait_for("chat.postEphemeral")[0]
+    assert "channel manager" in confirmation.args["text"]
+    assert confirmation.args["thread_ts"] == "1700000100.000001"
+    handoffs = service.records.list_handoffs(status="requested")
+    assert [h.answer_id for h in handoffs] == [answer_id]
+
+
+def test_feedback_on_an_unknown_answer_says_so(web, fake_slack, service):
+    click(web, "feedback_up", "no-such-answer")
+    confirmation = fake_slack.wait_for("chat.postEphemeral")[0]
+    assert "can't find that answer" in confirmation.args["text"]
+    assert service.records.list_feedback() == []
+
+
+def test_abstained_answer_offers_a_person_and_the_button_requests_it(web, fake_slack, service):
+    send_event(web, mention("What will the weather be like on Jupiter next Tuesday?"))
+    update = answered(fake_slack)[0]
+    notices = [b for b in update.args["blocks"] if b["type"] == "context"]
+    assert any("Talk to a person" in e["text"] for b in notices for e in b["elements"])
+    click(web, "handoff", answer_id_of(update))
+    fake_slack.wait_for("chat.postEphemeral")
+    [handoff] = service.records.list_handoffs(status="requested")
+    assert "Jupiter" in handoff.question
+
+
+# -- request verification ------------------------------------------------------------------------
+
+
+def _post_event(web, headers: dict):
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event": mention(QUESTION)})
+    return web.post(
+        "/slack/events", content=body, headers={"Content-Type": "application/json", **headers(body)}
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(lambda body: signed(body, secret="not-the-secret"), id="forged"),
+        pytest.param(lambda body: {}, id="unsigned"),
+        pytest.param(lambda body: signed(body, timestamp=int(time.time()) - 301), id="replayed"),
+        pytest.param(lambda body: signed(body + " "), id="tampered-body"),
+    ],
+)
+def test_unverified_requests_get_401_and_post_nothing(web, fake_slack, service, headers):
+    response = _post_event(web, headers)
+    assert response.status_code == 401
+    drain(web)
+    assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == []
+    assert service.questions == []
+
+
+def test_malformed_signed_body_is_a_clear_400(web, fake_slack):
+    body = "{not json"
+    response = web.post(
+        "/slack/events", content=body, headers={"Content-Type": "application/json", **signed(body)}
+    )
+    assert response.status_code == 400
+    assert "malformed" in response.text
+
+
+def test_timed_out_retry_is_not_answered_twice(web, fake_slack, service):
+    send_event(
+        web, mention(QUESTION), **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+    drain(web)
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+# -- wiring --------------------------------------------------------------------------------------
+
+
+def test_mount_refuses_without_a_bot_token(tmp_path):
+    settings = make_settings(tmp_path).model_copy(
+        update={"slack": SlackSettings(signing_secret=SecretStr(SIGNING_SECRET))}
+    )
+    with pytest.raises(ValueError, match="PA_SLACK_BOT_TOKEN"):
+        mount_slack(FastAPI(), settings, None)
+
+
+def test_socket_mode_without_an_app_token_is_skipped(slack_settings, service):
+    settings = slack_settings.model_copy(
+        update={"slack": slack_settings.slack.model_copy(update={"socket_mode": True})}
+    )
+    app = FastAPI()
+    inner = app.router.lifespan_context
+    mount_slack(app, settings, service)
+    assert app.router.lifespan_context is inner
+
+
+def test_on_the_product_app_answers_are_counted_for_the_slack_channel(
+    slack_settings, fake_slack, service
+):
+    from api.app import create_app
+
+    app = create_app(slack_settings, service=service)
+    mount_slack(app, slack_settings, service)
+    with TestClient(app) as client:
+        send_event(client, mention(QUESTION))
+        answered(fake_slack)
+        metrics = client.get("/metrics").text
+    assert 'pa_answers_total{channel="slack",path="generated"} 1.0' in metrics
+
+
+def test_service_is_found_on_the_app_when_mounted_before_it_exists(
+    slack_settings, fake_slack, service
+):
+    app = FastAPI()
+    mount_slack(app, slack_settings, None)
+    app.state.service = service
+    with TestClient(app) as client:
+        send_event(client, mention(QUESTION))
+        update = answered(fake_slack)[0]
+    assert "partner portal" in update.args["text"]
