@@ -40,7 +40,146 @@ INJECTION = re.compile(
     re.IGNORECASE,
 )
 STOPWORDS = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "get", "got", "tell", "please", "know", "need", "want", "like", "also", "much", "many", "long", "well", "may", "might", "must", "shall", "us", "let", "say"]
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "get",
+        "got",
+        "tell",
+        "please",
+        "know",
+        "need",
+        "want",
+        "like",
+        "also",
+        "much",
+        "many",
+        "long",
+        "well",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "us",
+        "let",
+        "say",
+    ]
 )
 
 
@@ -61,7 +200,22 @@ def looks_like_injection(text: str) -> bool:
 
 ENTITY = re.compile(r"(?<![\w-])([A-Z][a-zA-Z]{2,}|[A-Za-z]*\d[A-Za-z0-9.\-]*[A-Za-z0-9])(?![\w-])")
 QUESTION_WORDS = frozenset(
-    ["who", "what", "when", "where", "which", "why", "how", "does", "do", "is", "are", "can", "could", "should"]
+    [
+        "who",
+        "what",
+        "when",
+        "where",
+        "which",
+        "why",
+        "how",
+        "does",
+        "do",
+        "is",
+        "are",
+        "can",
+        "could",
+        "should",
+    ]
 )
 
 
@@ -119,25 +273,47 @@ class Evidence:
     score: float
 
 
-def sentences_of(hit: SearchHit) -> list[str]:
-    """Sentences of a chunk; a table row comes with its header row so it keeps its meaning."""
-    out: list[str] = []
-    lines = hit.text.splitlines()
-    header = ""
+BULLET = re.compile(r"^\s*(?:[-*+\u2022]|\d+[.)])\s+")
+
+
+def _table_rows(lines: list[str]) -> list[str]:
+    """Table rows as "header: value" pairs, so a row keeps its meaning on its own."""
+    rows = []
     for line in lines:
-        stripped = line.strip()
-        if stripped.startswith("|"):
-            cells = [c.strip() for c in stripped.strip("|").split("|")]
-            if all(set(c) <= set("-: ") for c in cells):
-                continue
-            if not header:
-                header = " | ".join(cells)
-                continue
-            out.append(f"{header}: " + " | ".join(cells))
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if all(set(c) <= set("-: ") for c in cells):
             continue
-        header = "" if stripped else header
-        out.extend(s.strip() for s in SENTENCE.split(stripped) if len(s.strip()) > 2)
-    return [re.sub(r"\*\*|__|`", "", s).lstrip("-*• ").strip() for s in out if s.strip()]
+        rows.append(cells)
+    if len(rows) < 2:
+        return [" | ".join(r) for r in rows]
+    header, out = rows[0], []
+    for cells in rows[1:]:
+        pairs = [f"{h}: {c}" for h, c in zip(header[1:], cells[1:]) if c]
+        out.append(f"{cells[0]} ({'; '.join(pairs)})" if pairs else cells[0])
+    return out
+
+
+def sentences_of(hit: SearchHit) -> list[str]:
+    """Sentences of a chunk. Hard-wrapped lines are joined first; a list item is one sentence;
+    a table row is rendered with its column headers."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", hit.text):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if sum(line.strip().startswith("|") for line in lines) >= 2:
+            out.extend(_table_rows([line for line in lines if line.strip().startswith("|")]))
+            continue
+        items: list[str] = []
+        for line in lines:
+            if BULLET.match(line) or not items:
+                items.append(BULLET.sub("", line).strip())
+            else:
+                items[-1] += " " + line.strip()
+        for item in items:
+            out.extend(s.strip() for s in SENTENCE.split(item) if len(s.strip()) > 2)
+    cleaned = [re.sub(r"\*\*|__|`", "", s).strip() for s in out]
+    return [re.sub(r"\s+([,.;:!?)])", r"\1", s) for s in cleaned if s]
 
 
 def best_sentences(
