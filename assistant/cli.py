@@ -457,7 +457,12 @@ app.add_typer(evals_app, name="evals")
 
 @evals_app.command("retrieval")
 def evals_retrieval(
-    beir: Annotated[Path, typer.Option("--beir", help="A BEIR folder (corpus, queries, qrels).")],
+    beir: Annotated[
+        Path | None, typer.Option("--beir", help="A BEIR folder (corpus, queries, qrels).")
+    ] = None,
+    golden: Annotated[
+        bool, typer.Option("--golden", help="Our golden set over data/ instead.")
+    ] = False,
     mode: Annotated[
         list[str] | None, typer.Option("--mode", help="dense, lexical, hybrid.")
     ] = None,
@@ -465,18 +470,38 @@ def evals_retrieval(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest a BEIR dataset into a throwaway store and print nDCG@10, recall@10/100, MRR@10."""
+    """Retrieval metrics: a BEIR dataset ingested into a throwaway store (nDCG@10, recall@10/100,
+    MRR@10), or our golden set over the sample corpus (recall@5, MRR@10)."""
+    modes = tuple(mode or ("dense", "lexical", "hybrid"))
+    if golden:
+        from evals.golden_retrieval import run_golden_retrieval
+
+        settings = settings_for(store)
+        kb = knowledge_base(settings)
+        kb.ingest([settings.data_dir], sync=True)
+        result = run_golden_retrieval(kb, modes=modes)
+        if as_json:
+            emit_json(result)
+            return
+        table = Table("mode", "recall@1", "recall@5", "recall@10", "MRR@10", "nDCG@10")
+        for name, m in result["modes"].items():
+            table.add_row(
+                name,
+                *(
+                    f"{m[k]:.3f}"
+                    for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+                ),
+            )
+        Console().print(f"golden set: {result['answerable']} answerable of {result['items']} items")
+        Console().print(table)
+        return
     from evals.beir_retrieval import format_table, run_beir
 
-    if not beir.is_dir():
-        fail(f"{beir} is not a BEIR folder")
+    if beir is None or not beir.is_dir():
+        fail("give --beir DIR (a BEIR folder) or --golden")
     try:
         result = run_beir(
-            beir,
-            modes=tuple(mode or ("dense", "lexical", "hybrid")),
-            store_dir=store,
-            limit_queries=limit,
-            settings=get_settings(),
+            beir, modes=modes, store_dir=store, limit_queries=limit, settings=get_settings()
         )
     except ValueError as exc:
         fail(str(exc))
@@ -504,7 +529,8 @@ def evals_run(
     store: StoreOpt = None,
 ) -> None:
     """Run the real assistant over a golden dataset and write a report (JSON, Markdown, PNG)."""
-    from evals.suite import EvalError, check_thresholds, load_thresholds, run_suite
+    from evals.report import check_thresholds
+    from evals.suite import EvalError, load_thresholds, run_suite
 
     settings = settings_for(store)
     try:

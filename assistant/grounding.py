@@ -361,11 +361,64 @@ def best_sentences(
     return chosen
 
 
+def attribute(answer: str, sources: Sequence[SearchHit], min_overlap: float = 0.7) -> str:
+    """Add a citation to each uncited sentence that one source clearly supports.
+
+    Small models often copy the right sentence and drop the ``[n]``. A sentence is attributed to
+    the source that holds all of its figures and the largest share (at least ``min_overlap``) of
+    its content words; a sentence no source supports stays uncited and fails verification.
+    """
+    texts = [f"{h.title} {h.section} {h.text}" for h in sources]
+    source_terms = [set(terms(t)) for t in texts]
+    source_numbers = [numbers(t) for t in texts]
+    out = []
+    for sentence in re.split(r"(?<=[.!?])\s+", answer.strip()):
+        if not sentence or MARKER.search(sentence):
+            out.append(sentence)
+            continue
+        words = set(terms(sentence))
+        figures = numbers(sentence)
+        best, best_share = 0, 0.0
+        for n, (st, sn) in enumerate(zip(source_terms, source_numbers), start=1):
+            if looks_like_injection(texts[n - 1]) or not figures <= sn or not words:
+                continue
+            share = len(words & st) / len(words)
+            if share > best_share:
+                best, best_share = n, share
+        if best and best_share >= min_overlap:
+            body = sentence.rstrip()
+            end = body[-1] if body[-1] in ".!?" else ""
+            sentence = f"{body[:-1] if end else body} [{best}]{end}"
+        out.append(sentence)
+    return " ".join(out)
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
     problems: tuple[str, ...]
     cited: tuple[int, ...]
+
+
+NEGATION = re.compile(
+    r"\b(not|no|never|cannot|can't|isn't|aren't|doesn't|don't|won't|without|none)\b", re.IGNORECASE
+)
+
+
+def sentence_support(sentence: str, source: SearchHit, min_share: float = 0.6) -> bool:
+    """Is ``sentence`` backed by one sentence of ``source``: most of its content words in one
+    place, and a negation only where the source negates too? A cheap stand-in for entailment
+    that catches the small model's typical errors (a fact joined to the wrong subject, a flipped
+    "not")."""
+    words = set(terms(MARKER.sub("", sentence)))
+    if len(words) < 3:
+        return True
+    negated = bool(NEGATION.search(sentence))
+    for candidate in sentences_of(source) + [source.title]:
+        share = len(words & set(terms(candidate))) / len(words)
+        if share >= min_share and (not negated or NEGATION.search(candidate)):
+            return True
+    return False
 
 
 def verify(answer: str, sources: Sequence[SearchHit], tier_names: Sequence[str]) -> Verdict:
@@ -386,6 +439,9 @@ def verify(answer: str, sources: Sequence[SearchHit], tier_names: Sequence[str])
             elif n not in cited:
                 cited.append(n)
         body = MARKER.sub("", sentence)
+        valid = [n for n in markers if 1 <= n <= len(sources)]
+        if valid and not any(sentence_support(body, sources[n - 1]) for n in valid):
+            problems.append(f"not stated by the cited source: {body.strip()[:80]!r}")
         facts = numbers(body)
         tiers = {t for t in tier_names if re.search(rf"\b{re.escape(t)}\b", body, re.IGNORECASE)}
         if not facts and not tiers:

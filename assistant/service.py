@@ -231,6 +231,7 @@ class AssistantService:
         except ChatModelError:
             return None
         timings["generate_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        text = grounding.attribute(text, sources)
         verdict = grounding.verify(text, sources, self.settings.access.tiers)
         if not verdict.ok or "do not cover" in text.lower():
             timings["verification_failed"] = 1.0

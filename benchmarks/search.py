@@ -92,6 +92,15 @@ def time_modes(kb, queries_per_mode: int, seed: int) -> dict[str, dict[str, floa
     return figures
 
 
+def embed_p50(embedder, n: int = 20) -> float:
+    latencies = []
+    for query in new_queries(n, seed=99):
+        started = time.perf_counter()
+        embedder.embed_query(query)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return statistics.median(latencies)
+
+
 def print_figures(name: str, chunks: int, figures: dict, rss: float) -> None:
     print(f"\n== {name}: {chunks} chunks, RSS {rss:.0f} MB after searching ==")
     for mode, f in figures.items():
@@ -170,20 +179,33 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO / "data")
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=50, help="per mode and store")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads (0: torch's default). On a busy machine 1 is far faster per query",
+    )
     args = parser.parse_args()
     if not args.data.is_dir():
         parser.error(f"no such folder: {args.data}")
     if args.chunks < 1 or args.queries < 1:
         parser.error("--chunks and --queries must be positive")
 
+    import torch
+
     from retrieval.embedder import SentenceTransformerEmbedder
     from retrieval.knowledge_base import KnowledgeBase
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"process RSS before loading anything: {rss_mb():.0f} MB; cpus {os.cpu_count()}")
     embedding = EmbeddingSettings(query_cache_size=0)
     embedder = SentenceTransformerEmbedder(embedding)
     embedder.embed_query("warm-up")
-    print(f"RSS with the embedding model loaded: {rss_mb():.0f} MB")
+    print(
+        f"RSS with the embedding model loaded: {rss_mb():.0f} MB; torch threads "
+        f"{torch.get_num_threads()}; query embedding alone p50 {embed_p50(embedder):.1f} ms"
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         sample = Settings(store=StoreSettings(dir=Path(tmp) / "sample"), embedding=embedding)
