@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test lint bench browser clean
+.PHONY: setup run test gate lint bench browser clean
 
 setup: $(STAMP)
 
@@ -30,10 +30,15 @@ run: setup
 	$(BIN)/partner-assistant stats
 	$(BIN)/partner-assistant search "deal registration protection period" --tier gold --region emea --k 3
 	$(BIN)/partner-assistant ask "How long is a registered deal protected?" --tier gold --region emea
+	$(BIN)/partner-assistant recommend-training --profile examples/profile-silver-emea.json
 	$(BIN)/partner-assistant serve
 
 test: setup browser
 	$(BIN)/pytest -q
+
+# The eval regression gate: a fixed, deterministic subset scored against evals/thresholds.yaml.
+gate: setup
+	$(BIN)/partner-assistant evals run --suite ci --gate --store .partner-assistant/ci-store --out reports/ci
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
