@@ -187,18 +187,19 @@ class AssistantService:
         unknown = grounding.unknown_names(standalone, sources, self.kb.lexical.doc_freq)
         found = grounding.Support(found.coverage, found.relevance, found.missing, unknown)
         timings["support_coverage"] = found.coverage
-        if not found.sufficient(
-            self.settings.answer.min_coverage, self.settings.answer.min_relevance
+        evidence = grounding.best_sentences(
+            standalone, sources, self.idf, self._similarity(standalone)
+        )
+        timings["evidence_score"] = evidence[0].score if evidence else 0.0
+        gate = self.settings.answer
+        if not found.sufficient(gate.min_coverage, gate.min_relevance) or (
+            not evidence or evidence[0].score < gate.min_evidence
         ):
             answer = self._abstain(question, caller, standalone, sources)
         else:
-            answer = None
-            if use_model:
-                answer = self._generate(standalone, sources, timings)
+            answer = self._generate(standalone, sources, timings) if use_model else None
             if answer is None:
-                answer = self._extract(standalone, sources)
-                if answer is None:
-                    answer = self._abstain(question, caller, standalone, sources)
+                answer = self._extract(sources, evidence)
         answer.standalone_question = standalone if standalone != question.text else None
         timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         answer.timings = timings
@@ -248,10 +249,7 @@ class AssistantService:
             prompt=self.answer_prompt.ref,
         )
 
-    def _extract(self, question: str, sources: list[SearchHit]) -> Answer | None:
-        evidence = grounding.best_sentences(question, sources, self.idf, self._similarity(question))
-        if not evidence:
-            return None
+    def _extract(self, sources: list[SearchHit], evidence: list[grounding.Evidence]) -> Answer:
         used = sorted({e.source for e in evidence})
         numbering = {n: i for i, n in enumerate(used, start=1)}
         citations = [citation_for(numbering[n], sources[n - 1]) for n in used]

@@ -82,8 +82,8 @@ class AccessSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     top_k: int = Field(6, ge=1, le=100)
     mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
-    candidates: int = Field(50, ge=1, le=1000)
-    rrf_k: int = Field(60, ge=1)
+    candidates: int = Field(100, ge=1, le=1000)
+    rrf_k: int = Field(30, ge=1)
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
     reranker_path: Path | None = None
@@ -113,6 +113,7 @@ class AnswerSettings(BaseModel):
     sources: int = Field(4, ge=1, le=20)
     min_relevance: float = Field(0.3, ge=-1, le=1)
     min_coverage: float = Field(0.25, ge=0, le=1)
+    min_evidence: float = Field(0.5, ge=0, le=2)
     queue_size: int = Field(8, ge=1)
 
 
