@@ -95,6 +95,30 @@ def caller_from(
     return CallerContext(role=role, tier=tier, region=region, as_of=day, partner_id=partner_id)  # type: ignore[arg-type]
 
 
+def run_batch(path: Path, handle: Any, errors: tuple[type[Exception], ...]) -> None:
+    """Run ``handle(item, caller)`` for each JSONL line of ``path`` and print one JSON line per
+    item with its id; a bad line prints ``{"id", "error"}`` and the batch goes on."""
+    if not path.is_file():
+        fail(f"batch file {path} does not exist")
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        item: Any = None
+        try:
+            item = json.loads(line)
+            caller = CallerContext(
+                role=item.get("role", "partner"),
+                tier=item.get("tier"),
+                region=item.get("region"),
+                as_of=item.get("as_of"),
+                partner_id=item.get("partner_id"),
+            )
+            emit_json({"id": item.get("id", number), **handle(item, caller)})
+        except (ValueError, KeyError, TypeError, AttributeError, *errors) as exc:
+            item_id = item.get("id", number) if isinstance(item, dict) else number
+            emit_json({"id": item_id, "error": str(exc)})
+
+
 # -- knowledge base -------------------------------------------------------------------------
 @app.command()
 def ingest(
@@ -169,30 +193,15 @@ def search(
     settings = settings_for(store)
     kb = knowledge_base(settings)
     if batch:
-        if not batch.is_file():
-            fail(f"batch file {batch} does not exist")
-        for number, line in enumerate(batch.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                caller = CallerContext(
-                    role=item.get("role", "partner"),
-                    tier=item.get("tier"),
-                    region=item.get("region"),
-                    as_of=item.get("as_of"),
-                )
-                results = _search_one(
+        run_batch(
+            batch,
+            lambda item, caller: {
+                "results": _search_one(
                     kb, item["query"], caller, int(item.get("k", k)), item.get("mode", mode)
                 )
-                emit_json({"id": item.get("id", number), "results": results})
-            except (ValueError, KeyError, TypeError, AccessError, RetrievalError) as exc:
-                emit_json(
-                    {
-                        "id": (item.get("id") if isinstance(item, dict) else number),
-                        "error": str(exc),
-                    }
-                )
+            },
+            (AccessError, RetrievalError),
+        )
         return
     caller = caller_from(role, tier, region, as_of)
     try:
@@ -293,33 +302,13 @@ def ask(
         fail("give a QUESTION or --batch FILE.jsonl")
     service = service_for(settings_for(store))
     if batch:
-        if not batch.is_file():
-            fail(f"batch file {batch} does not exist")
-        for number, line in enumerate(batch.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            item: Any = None
-            try:
-                item = json.loads(line)
-                caller = CallerContext(
-                    role=item.get("role", "partner"),
-                    tier=item.get("tier"),
-                    region=item.get("region"),
-                    as_of=item.get("as_of"),
-                    partner_id=item.get("partner_id"),
-                )
-                turns = [Turn.model_validate(t) for t in item.get("history") or []]
-                answer = service.answer(
-                    Question(text=item["question"], caller=caller, history=turns)
-                )
-                emit_json({"id": item.get("id", number), **answer.model_dump(mode="json")})
-            except (ValueError, KeyError, TypeError, AccessError, ChatModelError) as exc:
-                emit_json(
-                    {
-                        "id": item.get("id", number) if isinstance(item, dict) else number,
-                        "error": str(exc),
-                    }
-                )
+
+        def answer_item(item: dict, caller: CallerContext) -> dict:
+            turns = [Turn.model_validate(t) for t in item.get("history") or []]
+            answer = service.answer(Question(text=item["question"], caller=caller, history=turns))
+            return answer.model_dump(mode="json")
+
+        run_batch(batch, answer_item, (AccessError, ChatModelError))
         return
     caller = caller_from(role, tier, region, as_of, partner_id)
     try:
