@@ -50,6 +50,8 @@ from retrieval.access import validate_caller
 from retrieval.knowledge_base import KnowledgeBase, open_knowledge_base
 
 VENDOR = "the vendor"
+# A verified answer is one or two sentences; a small model that keeps going only adds noise.
+ANSWER_STOPS = ["\n\n", "Question:", "<source"]
 ABSTAIN_TEXT = (
     "The program documents available to you do not cover this, so I can't answer it reliably. "
     "I can hand this question to your channel account manager."
@@ -227,7 +229,7 @@ class AssistantService:
         started = time.perf_counter()
         try:
             text = self.chat_model.generate(
-                messages, max_tokens=self.settings.llm.max_tokens
+                messages, max_tokens=self.settings.llm.max_tokens, stop=ANSWER_STOPS
             ).strip()
         except ChatModelError:
             return None
