@@ -400,6 +400,7 @@ class Verdict:
     cited: tuple[int, ...]
 
 
+TAG = re.compile(r"<[^>]{0,200}>")
 NEGATION = re.compile(
     r"\b(not|no|never|cannot|can't|isn't|aren't|doesn't|don't|won't|without|none)\b", re.IGNORECASE
 )
@@ -410,7 +411,8 @@ def sentence_support(sentence: str, source: SearchHit, min_share: float = 0.6) -
     place, and a negation only where the source negates too? A cheap stand-in for entailment
     that catches the small model's typical errors (a fact joined to the wrong subject, a flipped
     "not")."""
-    words = set(terms(MARKER.sub("", sentence)))
+    # Markup carries no facts (every channel escapes it), so only the text is checked.
+    words = set(terms(TAG.sub(" ", MARKER.sub("", sentence))))
     if len(words) < 3:
         return True
     negated = bool(NEGATION.search(sentence))

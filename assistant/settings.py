@@ -113,7 +113,7 @@ class AnswerSettings(BaseModel):
     sources: int = Field(4, ge=1, le=20)
     min_relevance: float = Field(0.3, ge=-1, le=1)
     min_coverage: float = Field(0.25, ge=0, le=1)
-    min_evidence: float = Field(0.5, ge=0, le=2)
+    min_evidence: float = Field(0.45, ge=0, le=2)
     queue_size: int = Field(8, ge=1)
 
 

@@ -7,10 +7,20 @@ MANAGER = {"X-API-Key": "mgr-key"}
 ADMIN = {"X-API-Key": "adm-key"}
 # What the scripted model answers: cited, no figures (so it passes verification), with markup
 # that the widget must show as text.
-SCRIPTED_REPLY = (
-    "Register the deal in the partner portal before you quote the customer [1]. "
-    "<img src=x onerror=window.__pwned=true> <b>bold</b> [1]"
-)
+MARKUP = "<img src=x onerror=window.__pwned=true> <b>bold</b>"
+
+
+def scripted_reply(messages: list[dict]) -> str:
+    """A model answer that passes verification (it copies the longest sentence of source 1 and
+    cites it) and carries markup, so the widget's escaping is exercised on a real answer."""
+    import re
+
+    first = messages[-1]["content"].split("</source>")[0].split(">", 1)[-1]
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(first.split()))
+    longest = max(sentences, key=len).rstrip(".")
+    return f"{longest} {MARKUP} [1]."
+
+
 # Nothing in the knowledge base is near this: the assistant must abstain.
 ABSTAIN_QUESTION = "What will the weather be like on Jupiter next Tuesday?"
 

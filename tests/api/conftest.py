@@ -4,7 +4,7 @@ scripted chat model), records in tmp_path, an app and signed tokens."""
 from __future__ import annotations
 
 import pytest
-from api_helpers import SCRIPTED_REPLY, SECRET
+from api_helpers import SECRET, scripted_reply
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -35,7 +35,7 @@ def api_settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def chat_model() -> ScriptedChatModel:
-    return ScriptedChatModel(lambda messages: SCRIPTED_REPLY)
+    return ScriptedChatModel(scripted_reply)
 
 
 @pytest.fixture
