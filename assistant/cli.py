@@ -420,7 +420,7 @@ def handoffs(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     table = Table("id", "status", "created", "caller", "question")
     for h in items:
         who = f"{h.caller.role} {h.caller.tier or ''} {h.caller.region or ''}".strip()
-        table.add_row(h.id[:8], h.status, h.created[:19], who, h.question[:70])
+        table.add_row(h.id[:8], h.status, h.created_at[:19], who, h.question[:70])
     Console().print(table)
 
 

@@ -106,6 +106,8 @@ def test_ask_batch_writes_one_answer_per_line_with_its_id(run, corpus, tmp_path)
     assert lines[1]["path"] == "abstained" and lines[1]["handoff_offered"]
     code, out = run("handoffs", "--json")
     assert len(json.loads(out)["handoffs"]) == 1
+    code, out = run("handoffs")
+    assert code == 0 and "offered" in out
 
 
 def test_stats_reports_documents_chunks_and_model(run, corpus):

@@ -24,6 +24,8 @@ def recommend_training(
     fields = body.model_dump(exclude={"tier", "region", "partner_id", "language"})
     if caller.role == "partner":
         tier, region, partner_id = caller.tier, caller.region, caller.partner_id
+        if tier is None or region is None:
+            raise HTTPException(400, "your token carries no tier or region to recommend for")
     else:
         tier, region, partner_id = body.tier, body.region, body.partner_id
         access = request.app.state.settings.access
