@@ -58,16 +58,16 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
     tier = (profile.tier or tiers[0]).lower()
     position = tiers.index(tier) if tier in tiers else 0
     next_tier = tiers[position + 1] if position + 1 < len(tiers) else None
-    held = {c.lower() for c in profile.certifications}
     done = set(profile.completed_courses)
+    held = {c.lower() for c in profile.certifications} | {
+        (courses[c][0].get("certification") or "").lower() for c in done if c in courses
+    }
     needed: dict[str, str] = {}  # certification (lower) -> tier that requires it
     for required_tier in [tier, next_tier]:
-        for cert in (
-            (requirements.get(required_tier) or {}).get("certifications", [])
-            if required_tier
-            else []
-        ):
-            if cert.lower() not in held:
+        if required_tier is None:
+            continue
+        for cert in (requirements.get(required_tier) or {}).get("certifications", []):
+            if not any(_same_certification(cert, h) for h in held if h):
                 needed.setdefault(cert.lower(), required_tier)
     certified = {p.lower() for p in profile.certified_products}
     gaps = {
@@ -77,64 +77,86 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
     roles = {r.lower() for r in profile.roles}
     languages = {profile.language.lower(), "en"}
 
-    def takeable(record: dict) -> bool:
-        return record["id"] not in done and bool(
-            languages & {x.lower() for x in record.get("languages") or ["en"]}
-        )
+    def takeable(course_id: str) -> bool:
+        if course_id not in courses or course_id in done:
+            return False
+        record = courses[course_id][0]
+        return bool(languages & {x.lower() for x in record.get("languages") or ["en"]})
+
+    def next_step(course_id: str, seen: frozenset = frozenset()) -> list[str]:
+        """The course itself when its prerequisites are met, else the first takeable steps of
+        the chain towards it (a prerequisite's prerequisite, and so on)."""
+        missing = [p for p in courses[course_id][0].get("prerequisites") or [] if p not in done]
+        if not missing:
+            return [course_id]
+        steps: list[str] = []
+        for prerequisite in missing:
+            if prerequisite in seen or not takeable(prerequisite):
+                continue
+            steps += next_step(prerequisite, seen | {course_id})
+        return steps
 
     scored: dict[str, tuple[float, list[str], dict]] = {}
-
-    def add(course_id: str, score: float, reason: str) -> None:
-        record, meta = courses[course_id]
-        current = scored.get(course_id)
-        if current is None or score > current[0]:
-            reasons = ([reason] + current[1]) if current else [reason]
-            scored[course_id] = (score, reasons, meta)
-        elif reason not in current[1]:
-            current[1].append(reason)
-
     for course_id, (record, _) in courses.items():
-        if not takeable(record):
+        if not takeable(course_id):
             continue
         score, reasons = 0.0, []
         cert = (record.get("certification") or "").lower()
-        if cert and cert in needed:
-            urgent = needed[cert] == tier
+        match = next((n for n in needed if cert and _same_certification(cert, n)), None)
+        if match:
+            urgent = needed[match] == tier
             score += 4.0 if urgent else 3.0
             reasons.append(
-                f"{needed[cert].title()} tier requires the {record['certification']} certification"
+                f"{needed[match].title()} tier requires the {record['certification']} certification"
                 + (" (a requirement of your current tier)" if urgent else " (your next tier)")
             )
         products = {p.lower() for p in record.get("products") or []}
         for product in sorted(products & set(gaps)):
-            score += 2.0 + gaps[product] / top_pipeline
+            # A course for one product closes that gap more directly than a portfolio course.
+            score += (2.0 + gaps[product] / top_pipeline) / len(products)
             reasons.append(
                 f"open pipeline of {gaps[product]:,.0f} for {product.title()} with no certified person"
             )
-        if roles & {r.lower() for r in record.get("role") or []}:
+        sold = {p.lower() for p in profile.products}
+        if products and products & sold:
+            score += len(products & sold) / len(products)
+            reasons.append(
+                f"covers {', '.join(sorted(p.title() for p in products & sold))}, which you sell"
+            )
+        course_roles = {r.lower() for r in record.get("role") or []}
+        if roles & course_roles:
+            score += 1.0
+            reasons.append(f"for your {'/'.join(sorted(roles & course_roles))} role")
+        prerequisites = record.get("prerequisites") or []
+        if prerequisites and all(p in done for p in prerequisites):
             score += 0.5
-            if reasons:
-                reasons.append("matches your roles")
-        if score <= 0.5:
+            reasons.append(f"the next step after {', '.join(prerequisites)}")
+        if record.get("tiers") and tier in [t.lower() for t in record["tiers"]]:
+            score += 0.5
+            reasons.append(f"reserved for {'/'.join(record['tiers'])} partners")
+        if roles and course_roles and not roles & course_roles:
+            score *= 0.5
+        if score < 1.0:
             continue
-        missing = [p for p in record.get("prerequisites") or [] if p not in done]
-        if missing:
-            for prerequisite in missing:
-                if prerequisite in courses and takeable(courses[prerequisite][0]):
-                    add(
-                        prerequisite,
-                        score - 0.1,
-                        f"prerequisite of {course_id} ({record['title']}): {reasons[0]}",
-                    )
-            continue
-        score -= 0.01 * LEVELS.get(record.get("level", "foundation"), 0)
-        add(course_id, score, "; ".join(reasons))
-    # A prerequisite is itself only recommended when its own prerequisites are met.
+        for step in next_step(course_id):
+            why = "; ".join(reasons)
+            if step != course_id:
+                why = f"prerequisite on the way to {course_id} ({record['title']}): {why}"
+            step_score = score - 0.01 * LEVELS.get(courses[step][0].get("level", "foundation"), 0)
+            if step != course_id:
+                step_score -= 0.1
+            current = scored.get(step)
+            if current is None or step_score > current[0]:
+                scored[step] = (
+                    step_score,
+                    [why] + (current[1] if current else []),
+                    courses[step][1],
+                )
+            elif why not in current[1]:
+                current[1].append(why)
     ranked = []
     for course_id, (score, reasons, meta) in scored.items():
         record = courses[course_id][0]
-        if any(p not in done for p in record.get("prerequisites") or []):
-            continue
         citations = [_citation(meta, 1)]
         if rule_meta and "requires" in " ".join(reasons):
             citations.append(_citation(rule_meta, 2))
@@ -143,10 +165,16 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
                 course_id=course_id,
                 title=record["title"],
                 score=round(score, 3),
-                reason="; ".join(dict.fromkeys(reasons)),
+                reason=" | ".join(dict.fromkeys(reasons)),
                 url=record.get("url"),
                 citations=citations,
             )
         )
     ranked.sort(key=lambda r: (-r.score, r.course_id))
     return ranked[:limit]
+
+
+def _same_certification(a: str, b: str) -> bool:
+    """ "Certified Sales Associate" and "Altaris Certified Sales Associate" name one certification."""
+    a, b = " ".join(a.lower().split()), " ".join(b.lower().split())
+    return bool(a and b) and (a == b or a.endswith(" " + b) or b.endswith(" " + a))
