@@ -194,6 +194,14 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "").replace("$", "") for n in NUMBER.findall(text)}
 
 
+def asked_part(text: str) -> str:
+    """The question actually asked: the last sentence ending in "?" when the text also tells a
+    situation ("We are a Gold partner in EMEA… Can we …?"), else the whole text."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    questions = [s for s in sentences if s.rstrip().endswith("?")]
+    return questions[-1] if len(sentences) > 1 and questions else text
+
+
 def looks_like_injection(text: str) -> bool:
     return bool(INJECTION.search(text))
 

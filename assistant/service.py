@@ -185,8 +185,15 @@ class AssistantService:
         hits = self.kb.retriever.retrieve(standalone, caller, k=self.settings.retrieval.top_k)
         timings["retrieve_ms"] = round((time.perf_counter() - started) * 1000, 1)
         sources = hits[: self.settings.answer.sources]
+        # The situation a partner describes may name people and places and use words no rule
+        # contains; the question itself is what must be covered and known to the corpus.
+        asked = grounding.asked_part(standalone)
         found = grounding.support(standalone, sources, self.idf)
-        unknown = grounding.unknown_names(standalone, sources, self.kb.lexical.doc_freq)
+        if asked != standalone:
+            focused = grounding.support(asked, sources, self.idf)
+            found = max(found, focused, key=lambda f: f.coverage)
+        unknown = grounding.unknown_names(asked, sources, self.kb.lexical.doc_freq)
+        timings["unknown_names"] = float(len(unknown))
         found = grounding.Support(found.coverage, found.relevance, found.missing, unknown)
         timings["support_coverage"] = found.coverage
         evidence = grounding.best_sentences(
