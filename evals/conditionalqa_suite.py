@@ -113,7 +113,7 @@ def run_conditionalqa(
         "suite": "conditionalqa",
         "limit": limit,
         "models": {
-            "chat": "extractive" if not use_model else str(chat_model or settings.llm.model),
+            "chat": "extractive" if not use_model else getattr(service.chat_model, "name", "?"),
             "embedding": settings.embedding.model,
         },
         "seconds": round(time.perf_counter() - started, 1),
