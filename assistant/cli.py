@@ -106,13 +106,7 @@ def run_batch(path: Path, handle: Any, errors: tuple[type[Exception], ...]) -> N
         item: Any = None
         try:
             item = json.loads(line)
-            caller = CallerContext(
-                role=item.get("role", "partner"),
-                tier=item.get("tier"),
-                region=item.get("region"),
-                as_of=item.get("as_of"),
-                partner_id=item.get("partner_id"),
-            )
+            caller = CallerContext.from_item(item)
             emit_json({"id": item.get("id", number), **handle(item, caller)})
         except (ValueError, KeyError, TypeError, AttributeError, *errors) as exc:
             item_id = item.get("id", number) if isinstance(item, dict) else number

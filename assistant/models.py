@@ -26,6 +26,13 @@ class CallerContext(BaseModel):
     as_of: date | None = None
     partner_id: str | None = None
 
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> CallerContext:
+        """The caller fields of a batch or dataset line (``role``, ``tier``, ``region``,
+        ``as_of``, ``partner_id``); missing ones keep their defaults."""
+        fields = ("role", "tier", "region", "language", "as_of", "partner_id")
+        return cls.model_validate({k: item[k] for k in fields if item.get(k) is not None})
+
 
 class SearchHit(BaseModel):
     """One retrieved chunk, with the metadata needed to cite it."""

@@ -35,12 +35,7 @@ def percentile(values: list[float], q: float) -> float:
 def run(service, items, use_model: bool) -> dict:
     first, total, paths = [], [], Counter()
     for item in items:
-        caller = CallerContext(
-            role=item.get("role", "partner"),
-            tier=item.get("tier"),
-            region=item.get("region"),
-            as_of=item.get("as_of"),
-        )
+        caller = CallerContext.from_item(item)
         started = time.perf_counter()
         ttft = None
         for event in service.stream_answer(

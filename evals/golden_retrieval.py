@@ -29,12 +29,7 @@ def run_golden_retrieval(
     for mode in modes:
         run: dict[str, list[str]] = {}
         for item in answerable:
-            caller = CallerContext(
-                role=item.get("role", "partner"),
-                tier=item.get("tier"),
-                region=item.get("region"),
-                as_of=item.get("as_of"),
-            )
+            caller = CallerContext.from_item(item)
             hits = kb.retriever.retrieve(item["question"], caller, k=k, mode=mode)
             run[item["id"]] = list(dict.fromkeys(h.doc_id for h in hits))
         result["modes"][mode] = evaluate_run(run, qrels, ks=(1, 5, 10))
