@@ -500,7 +500,7 @@ def evals_run(
         str,
         typer.Option(
             "--suite",
-            help="partner_qa, channel_manager, training, drafting, all, conditionalqa, ci.",
+            help="partner_qa, channel_manager, training, drafting, golden, all, conditionalqa, ci.",
         ),
     ] = "ci",
     limit: Annotated[int | None, typer.Option("--limit")] = None,

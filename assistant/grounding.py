@@ -232,11 +232,17 @@ def unknown_names(
 ) -> tuple[str, ...]:
     """Names and codes in the question ("Antarctica", "Diamond", "AE-MAIL-100") that neither the
     retrieved sources nor any indexed chunk mention: the corpus speaks of something else."""
-    text = " ".join(f"{h.title} {h.section} {h.text}" for h in hits).lower()
+    seen = {w.lower() for h in hits for w in WORD.findall(f"{h.title} {h.section} {h.text}")}
     out = []
     for match in ENTITY.finditer(question):
         word = match.group(1)
-        if match.start() == 0 or word.lower() in QUESTION_WORDS or word.lower() in text:
+        lowered = word.lower()
+        if match.start() == 0 or lowered in QUESTION_WORDS or lowered in seen:
+            continue
+        if any(w.startswith(lowered) for w in seen):  # "Mac" in "macOS", not "6.0" in "96.00"
+            continue
+        versioned = re.search(r"[A-Z][A-Za-z]+ $", question[: match.start()])
+        if re.fullmatch(r"[\d.,]+", word) and not versioned:  # "600,000 USD", not "Guard 6.0"
             continue
         stems = terms(word)
         if stems and all(doc_freq(s) == 0 for s in stems):

@@ -9,7 +9,8 @@ How an answer is made (each step is a method below):
 1. follow-ups are made standalone, and a date in the question ("in 2025") sets the as-of date;
 2. retrieval runs with the caller's tier, region, role and date — it never returns what the
    caller may not see, so nothing later can leak it;
-3. the support gate abstains when the sources do not cover what the question asks about, and
+3. the support gate abstains when the sources do not cover what the question asks about, or no
+   source sentence holds the kind of answer it asks for (:mod:`assistant.answerability`), and
    records a hand-off a channel manager can pick up;
 4. the model writes an answer from numbered source blocks; :func:`grounding.verify` checks its
    citations and every figure, date and tier name against the cited source;
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant import conversation, grounding
+from assistant import answerability, conversation, grounding
 from assistant.llm import ChatModel, ChatModelError, build_chat_model
 from assistant.models import (
     Answer,
@@ -200,9 +201,14 @@ class AssistantService:
             standalone, sources, self.idf, self._similarity(standalone)
         )
         timings["evidence_score"] = evidence[0].score if evidence else 0.0
+        holds_answer = answerability.check(asked, sources, self.idf)
+        timings["answer_found"] = float(holds_answer.answerable)
         gate = self.settings.answer
-        if not found.sufficient(gate.min_coverage, gate.min_relevance) or (
-            not evidence or evidence[0].score < gate.min_evidence
+        if (
+            not found.sufficient(gate.min_coverage, gate.min_relevance)
+            or not evidence
+            or evidence[0].score < gate.min_evidence
+            or not holds_answer.answerable
         ):
             answer = self._abstain(question, caller, standalone, sources)
         else:

@@ -5,7 +5,9 @@ store (incremental: unchanged files are skipped), asks every question through
 ``service.answer``, profiles through ``service.recommend_training`` and draft requests through
 ``service.draft``, scores each item, and writes a report folder (see :mod:`evals.report`).
 
-Suites: ``partner_qa``, ``channel_manager``, ``training``, ``drafting``, ``all`` (the four),
+Suites: ``partner_qa``, ``channel_manager``, ``training``, ``drafting``, ``golden`` (the
+retrieval golden set answered end to end: citations against its gold documents, abstention on
+its unanswerable and access-denied questions), ``all`` (the five),
 ``conditionalqa`` (see :mod:`evals.conditionalqa_suite`) and ``ci``: the fixed subset named in
 ``evals/thresholds.yaml``, answered with ``use_model=False`` (the service's extractive path) so
 that it is fast and deterministic and needs no model weights; drafts in ``ci`` use a
@@ -56,9 +58,10 @@ SUITE_FILES = {
     "channel_manager": "channel_manager.jsonl",
     "training": "training_cases.jsonl",
     "drafting": "drafting_cases.jsonl",
+    "golden": "retrieval_golden.jsonl",
 }
 SuiteName = Literal[
-    "partner_qa", "channel_manager", "training", "drafting", "all", "conditionalqa", "ci"
+    "partner_qa", "channel_manager", "training", "drafting", "golden", "all", "conditionalqa", "ci"
 ]
 Judge = Literal["none", "local", "openai"]
 SUITES = (*SUITE_FILES, "all", "conditionalqa", "ci")
@@ -98,12 +101,26 @@ def load_dataset(name: str, folder: Path = DATASETS) -> list[dict[str, Any]]:
         required = {
             "training": ("id", "profile", "must", "must_not"),
             "drafting": ("id", "request", "caller", "must_include", "forbidden_claims"),
+            "golden": ("id", "question", "gold_docs", "answerable"),
         }.get(name, QA_FIELDS)
         missing = [f for f in required if f not in item]
         if missing:
             raise EvalError(f"{path}:{line_no}: missing field(s) {', '.join(missing)}")
-        items.append(item)
+        items.append(_golden_as_qa(item) if name == "golden" else item)
     return items
+
+
+def _golden_as_qa(item: dict[str, Any]) -> dict[str, Any]:
+    """A retrieval golden item as an answer item: its gold documents are the sources an answer
+    should cite; it has no key facts (its notes are hints, not reference answers)."""
+    caller = {k: item.get(k) for k in ("role", "tier", "region", "as_of")}
+    return {
+        **item,
+        "caller": caller,
+        "gold_sources": item["gold_docs"],
+        "key_facts": [],
+        "reference_answer": "",
+    }
 
 
 def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, Any]:

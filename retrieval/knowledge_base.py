@@ -36,9 +36,9 @@ class KnowledgeBase:
             paths, sync, progress
         )
         generation = self.store.generation()
-        if summary.changed or self.lexical.generation != generation:
-            if not (self.lexical.load() and self.lexical.generation == generation):
-                rebuild_lexical(self.store, self.lexical, generation, self.store.documents())
+        stale = summary.changed or self.lexical.generation != generation
+        if stale and not (self.lexical.load() and self.lexical.generation == generation):
+            rebuild_lexical(self.store, self.lexical, generation, self.store.documents())
         return summary
 
     def stats(self) -> dict[str, Any]:

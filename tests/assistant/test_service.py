@@ -54,6 +54,30 @@ def test_unanswerable_question_abstains_and_records_a_handoff(make_service):
     assert len(service.list_handoffs()) == 1
 
 
+def test_a_tier_that_only_hears_of_a_benefit_gets_a_handoff_not_a_guess(make_service):
+    service, _ = make_service()
+    question = "How much money can we get from the Platinum Innovation Fund?"
+    silver = ask(service, question, SILVER_EMEA)
+    platinum = ask(service, question, CallerContext(tier="platinum", region="emea"))
+    assert silver.path == "abstained" and silver.handoff_offered
+    assert platinum.path != "abstained" and "25,000 USD" in platinum.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is Altaris Systems' share price today?",
+        "When does Altaris Guard 6.0 ship and what will it cost?",
+        "How many vacation days do Altaris employees get?",
+        "What's the email address of the EMEA regional channel director?",
+    ],
+)
+def test_a_question_whose_answer_no_document_holds_abstains(make_service, question):
+    service, _ = make_service()
+    answer = ask(service, question)
+    assert answer.path == "abstained" and not answer.citations
+
+
 def test_follow_up_is_made_standalone_before_retrieval(make_service):
     service, _ = make_service()
     first = "What margin does a Silver partner get in EMEA?"
