@@ -197,7 +197,7 @@ def numbers(text: str) -> set[str]:
 def asked_part(text: str) -> str:
     """The question actually asked: the last sentence ending in "?" when the text also tells a
     situation ("We are a Gold partner in EMEA… Can we …?"), else the whole text."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    sentences = [s for s in re.split(r"(?<=[.!?;])\s+", text.strip()) if s]
     questions = [s for s in sentences if s.rstrip().endswith("?")]
     return questions[-1] if len(sentences) > 1 and questions else text
 
@@ -263,8 +263,15 @@ class Support:
         )
 
 
-def support(question: str, hits: Sequence[SearchHit], idf: Callable[[str], float]) -> Support:
-    keys = list(dict.fromkeys(terms(question)))
+def support(
+    question: str,
+    hits: Sequence[SearchHit],
+    idf: Callable[[str], float],
+    ignore: frozenset[str] = frozenset(),
+) -> Support:
+    """How much of the question the sources cover; ``ignore`` holds stems that only frame a
+    question ("deadline", "quickly") and say nothing about whether the sources cover it."""
+    keys = [k for k in dict.fromkeys(terms(question)) if k not in ignore]
     if not hits:
         return Support(0.0, 0.0, tuple(keys))
     relevance = max(float(h.metadata.get("relevance", 0.0)) for h in hits)

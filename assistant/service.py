@@ -189,9 +189,9 @@ class AssistantService:
         # The situation a partner describes may name people and places and use words no rule
         # contains; the question itself is what must be covered and known to the corpus.
         asked = grounding.asked_part(standalone)
-        found = grounding.support(standalone, sources, self.idf)
+        found = grounding.support(standalone, sources, self.idf, answerability.FRAME)
         if asked != standalone:
-            focused = grounding.support(asked, sources, self.idf)
+            focused = grounding.support(asked, sources, self.idf, answerability.FRAME)
             found = max(found, focused, key=lambda f: f.coverage)
         unknown = grounding.unknown_names(asked, sources, self.kb.lexical.doc_freq)
         timings["unknown_names"] = float(len(unknown))
