@@ -27,6 +27,8 @@ from retrieval.lexical_index import CODE, LexicalIndex
 
 Mode = Literal["dense", "lexical", "hybrid"]
 WORD = re.compile(r"\w+")
+# How many times more nearest chunks the unfiltered dense query fetches (see `_dense`).
+DENSE_OVERFETCH = 4
 
 
 class Retriever(Protocol):
@@ -126,7 +128,7 @@ class HybridRetriever:
         dense: list[tuple[StoredChunk, float]] = []
         lexical: list[tuple[str, float]] = []
         if mode in ("dense", "hybrid") and self.store.count():
-            dense = self.store.query(vector, n, access.where())
+            dense = self._dense(vector, n, access)
         if mode in ("lexical", "hybrid"):
             lexical = self.lexical.search(query, n, access)
         if mode == "dense":
@@ -148,6 +150,27 @@ class HybridRetriever:
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (rrf_k + rank)
         order = sorted(fused, key=lambda cid: -fused[cid])
         return [(chunks[cid], fused[cid]) for cid in order if cid in chunks]
+
+    def _dense(
+        self, vector: np.ndarray, n: int, access: AccessFilter
+    ) -> list[tuple[StoredChunk, float]]:
+        """The ``n`` nearest chunks the caller may see.
+
+        Chroma's metadata pre-filter costs about 0.85 s a query at 100k chunks (3 ms without
+        it), so the store is asked unfiltered for ``DENSE_OVERFETCH`` times more and the
+        caller's chunks are kept with the same predicate the lexical path uses; only when too
+        few survive (a caller who may see little of a large store) is it asked again with the
+        filter. ``retrieve`` checks every hit with the predicate again either way.
+        """
+        total = self.store.count()
+        fetch = min(total, n * DENSE_OVERFETCH)
+        nearest = self.store.query(vector, fetch, None)
+        visible = [
+            (c, s) for c, s in nearest if self._committed(c.metadata) and access.allows(c.metadata)
+        ]
+        if len(visible) >= n or fetch >= total:
+            return visible[:n]
+        return self.store.query(vector, n, access.where())
 
     def _dedupe(self, ranked: list[tuple[StoredChunk, float]], k: int) -> list[SearchHit]:
         """Keep the best of near-identical chunks, so copies of one paragraph do not fill the top k."""

@@ -108,3 +108,25 @@ def test_superseded_rule_is_hidden_today_and_shown_for_an_earlier_date(sample_kb
 def test_bad_filters_get_a_clear_error(sample_kb, caller, message):
     with pytest.raises(AccessError, match=message):
         sample_kb.retriever.retrieve("margins", caller)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_dense_candidates_are_the_filtered_nearest_whether_or_not_the_store_is_asked_again(
+    sample_kb, sample_settings, tier
+):
+    """The dense path asks the store unfiltered and keeps what the caller may see; with few
+    candidates (so a restrictive caller falls back to the filtered query) the result must be
+    the same nearest visible chunks the filtered query returns."""
+    from retrieval.hybrid import HybridRetriever
+
+    retrieval = sample_settings.retrieval.model_copy(update={"candidates": 3})
+    settings = sample_settings.model_copy(update={"retrieval": retrieval})
+    retriever = HybridRetriever(settings, sample_kb.store, sample_kb.embedder, sample_kb.lexical)
+    retriever.sync()
+    caller = CallerContext(role="partner", tier=tier, region="emea")
+    access = AccessFilter.build(caller, ACCESS, sample_kb.store.documents())
+    for query in QUERIES:
+        vector = sample_kb.embedder.embed_query(query)
+        got = [c.chunk_id for c, _ in retriever._dense(vector, 3, access)]
+        want = [c.chunk_id for c, _ in sample_kb.store.query(vector, 3, access.where())]
+        assert got == want, query
