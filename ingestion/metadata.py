@@ -15,8 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from assistant.settings import AccessSettings
 from ingestion.documents import LoadError
+from ingestion.settings import AccessSettings
 
 DocType = Literal["product_doc", "training", "program_rule", "marketing_asset", "faq", "internal"]
 FAR_FUTURE = 99991231

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import Settings
 from ingestion.documents import LoadedDocument, LoadError
 from ingestion.loaders import load_file
 from ingestion.metadata import (
@@ -36,8 +35,9 @@ from ingestion.metadata import (
     read_yaml_mapping,
     validate_metadata,
 )
+from ingestion.ports import ChunkStore, DocRecord, Embedder
+from ingestion.settings import IngestionConfig
 from ingestion.splitter import Chunk, split_blocks
-from retrieval.chroma_store import ChromaStore, DocRecord
 
 PIPELINE_VERSION = "1"
 ProgressFn = Callable[[int, int, str], None]
@@ -106,7 +106,7 @@ class IngestionPipeline:
         summary = pipeline.run([Path("data")], sync=True)
     """
 
-    def __init__(self, settings: Settings, store: ChromaStore, embedder: Any) -> None:
+    def __init__(self, settings: IngestionConfig, store: ChunkStore, embedder: Embedder) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
@@ -253,7 +253,7 @@ class IngestionPipeline:
         committed = self.store.documents()
         pending: list[PreparedFile] = []
         pending_chunks = 0
-        flush_at = max(self.settings.embedding.batch_size * 4, 256)
+        flush_at = self.settings.ingest.flush_chunks
         dirty = False
 
         for number, source in enumerate(files, start=1):

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from assistant.models import CallerContext
-from assistant.settings import AccessSettings
 from ingestion.metadata import date_ordinal
+from ingestion.settings import AccessSettings
+from retrieval.models import CallerContext
 
 
 class AccessError(ValueError):

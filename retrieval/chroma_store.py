@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import chromadb
 import numpy as np
 
-from assistant.settings import Settings
+from ingestion.ports import DocRecord, StoredChunk
+from retrieval.settings import StoreConfig
 
 STATE_ID = "__state__"
 
@@ -33,34 +33,7 @@ class StoreError(RuntimeError):
     pass
 
 
-@dataclass
-class DocRecord:
-    """A committed document version."""
-
-    doc_id: str
-    doc_hash: str
-    chunk_ids: list[str]
-    root: str = ""
-    source: str = ""
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> DocRecord:
-        return cls(**json.loads(text))
-
-
-@dataclass
-class StoredChunk:
-    chunk_id: str
-    text: str
-    metadata: dict[str, Any]
-    embedding: np.ndarray | None = None
-
-
-def open_client(settings: Settings) -> Any:
+def open_client(settings: StoreConfig) -> Any:
     if settings.chroma.host:
         return chromadb.HttpClient(
             host=settings.chroma.host, port=settings.chroma.port, ssl=settings.chroma.ssl
@@ -72,7 +45,7 @@ def open_client(settings: Settings) -> Any:
 class ChromaStore:
     """Chunks and the document registry in Chroma (embedded or server)."""
 
-    def __init__(self, settings: Settings, model_name: str, dimension: int, client: Any = None):
+    def __init__(self, settings: StoreConfig, model_name: str, dimension: int, client: Any = None):
         self.settings = settings
         self.client = client or open_client(settings)
         name = settings.store.collection

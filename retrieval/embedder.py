@@ -11,23 +11,16 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from assistant.settings import EmbeddingSettings
+from ingestion.ports import Embedder
+from retrieval.settings import EmbeddingSettings
+
+__all__ = ["Embedder", "EmbeddingModelError", "SentenceTransformerEmbedder"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-class Embedder(Protocol):
-    name: str
-    dimension: int
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
-
-    def embed_query(self, text: str) -> np.ndarray: ...
 
 
 class EmbeddingModelError(RuntimeError):

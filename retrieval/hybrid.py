@@ -19,11 +19,13 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from assistant.models import CallerContext, SearchHit
-from assistant.settings import Settings
+from ingestion.pipeline import embedding_text
+from ingestion.ports import DocRecord, StoredChunk
 from retrieval.access import AccessFilter
-from retrieval.chroma_store import ChromaStore, DocRecord, StoredChunk
+from retrieval.chroma_store import ChromaStore
 from retrieval.lexical_index import CODE, LexicalIndex
+from retrieval.models import CallerContext, SearchHit
+from retrieval.settings import RetrievalConfig
 
 Mode = Literal["dense", "lexical", "hybrid"]
 WORD = re.compile(r"\w+")
@@ -53,7 +55,7 @@ def _similar(a: set[str], b: set[str]) -> float:
 class HybridRetriever:
     def __init__(
         self,
-        settings: Settings,
+        settings: RetrievalConfig,
         store: ChromaStore,
         embedder: Any,
         lexical: LexicalIndex,
@@ -193,7 +195,7 @@ class HybridRetriever:
         for hit in hits:
             embedding = by_id.get(hit.chunk_id)
             if embedding is not None:
-                hit.metadata["relevance"] = round(float(np.dot(vector, np.asarray(embedding))), 4)
+                hit.relevance = round(float(np.dot(vector, np.asarray(embedding))), 4)
 
     def neighbours(self, hit: SearchHit, window: int = 1) -> list[SearchHit]:
         """Chunks next to ``hit`` in its document, to give the model surrounding context."""
@@ -258,8 +260,6 @@ def rebuild_lexical(
     store: ChromaStore, lexical: LexicalIndex, generation: int, documents: dict[str, DocRecord]
 ) -> None:
     """Rebuild BM25 from the committed chunks in the store and save it."""
-    from ingestion.pipeline import embedding_text
-
     ids, texts, metadata = [], [], []
     for chunk in store.iter_chunks():
         record = documents.get(chunk.metadata.get("source", ""))

@@ -10,16 +10,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import Settings
 from ingestion.pipeline import IngestionPipeline, IngestSummary, ProgressFn
 from retrieval.chroma_store import ChromaStore
 from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.hybrid import HybridRetriever, rebuild_lexical
 from retrieval.lexical_index import LexicalIndex
+from retrieval.settings import RetrievalConfig
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings, embedder: Any = None) -> None:
+    def __init__(self, settings: RetrievalConfig, embedder: Any = None) -> None:
         self.settings = settings
         self.embedder = embedder or SentenceTransformerEmbedder(settings.embedding)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
@@ -61,7 +61,7 @@ class KnowledgeBase:
         }
 
 
-def _reranker(settings: Settings) -> Any:
+def _reranker(settings: RetrievalConfig) -> Any:
     if settings.retrieval.reranker_path is None:
         return None
     from retrieval.rerank import CrossEncoderReranker
@@ -69,5 +69,5 @@ def _reranker(settings: Settings) -> Any:
     return CrossEncoderReranker(settings.retrieval.reranker_path)
 
 
-def open_knowledge_base(settings: Settings, embedder: Any = None) -> KnowledgeBase:
+def open_knowledge_base(settings: RetrievalConfig, embedder: Any = None) -> KnowledgeBase:
     return KnowledgeBase(settings, embedder)

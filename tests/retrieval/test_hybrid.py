@@ -44,7 +44,7 @@ def test_hits_carry_relevance_and_citation_fields(sku_kb):
     kb, _ = sku_kb
     (hit,) = kb.retriever.retrieve("fleet bundle health check", ADMIN, k=1)
     assert hit.source.endswith(".md") and hit.title and hit.section
-    assert 0 < hit.metadata["relevance"] <= 1
+    assert hit.relevance is not None and 0 < hit.relevance <= 1
 
 
 def test_near_duplicates_do_not_fill_the_top_k(tmp_path, settings, kb_factory):
