@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from assistant.answering.vocabulary import Vocabulary, mentions
 from assistant.grounding import terms
 from assistant.models import Turn
 
@@ -28,10 +29,33 @@ def is_follow_up(question: str, history: list[Turn]) -> bool:
     return bool(FOLLOW_UP.search(question.strip())) or len(terms(question)) <= 2
 
 
-def merge_follow_up(question: str, history: list[Turn]) -> str:
-    """The previous user question with the follow-up appended: retrieval sees both topics."""
-    previous = next(t.content for t in reversed(history) if t.role == "user")
-    return f"{previous.strip()} {question.strip()}"
+def merge_follow_up(
+    question: str, history: list[Turn], vocabulary: Vocabulary | None = None
+) -> str:
+    """The previous user question, with the names the follow-up changes swapped in ("… Silver
+    partner in EMEA?" + "and for Gold?" → "… Gold partner in EMEA?"), else with the follow-up
+    appended so retrieval sees both topics."""
+    previous = next(t.content for t in reversed(history) if t.role == "user").strip()
+    if vocabulary is not None:
+        swapped = _swap_names(previous, question, vocabulary)
+        if swapped != previous:
+            return swapped
+    return f"{previous} {question.strip()}"
+
+
+def _swap_names(previous: str, follow_up: str, vocabulary: Vocabulary) -> str:
+    """Replace the tier or region ``previous`` names by the one ``follow_up`` names."""
+    new, old = vocabulary.named(follow_up), vocabulary.named(previous)
+    out = previous
+    for kind, names in (("tiers", vocabulary.tiers), ("regions", vocabulary.regions)):
+        wanted, had = getattr(new, kind), getattr(old, kind)
+        if len(wanted) != 1 or len(had) != 1 or wanted == had:
+            continue
+        (target,) = wanted
+        replacement = next(n for n in names[target] if mentions(follow_up, n))
+        for name in names[next(iter(had))]:
+            out = re.sub(rf"\b{re.escape(name)}\b", replacement, out, flags=re.IGNORECASE)
+    return out
 
 
 def date_in_question(question: str, today: date) -> date | None:

@@ -24,21 +24,16 @@ from dataclasses import dataclass
 
 import Stemmer
 
+from assistant.answering.injection import looks_like_injection
 from assistant.models import SearchHit
+
+__all__ = ["looks_like_injection"]
 
 STEMMER = Stemmer.Stemmer("english")
 WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*", re.IGNORECASE)
 NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?%?(?![\w])")
 MARKER = re.compile(r"\[(\d{1,2})\]")
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])|\n+")
-INJECTION = re.compile(
-    r"ignore (all |any )?(the |your )?(previous|prior|above|earlier) (instructions|rules|prompts?)"
-    r"|disregard (all |the |your )?(previous |prior )?(instructions|rules)"
-    r"|ignore (all |your )?(rules|instructions)"
-    r"|you are now|new instructions:|system prompt|developer mode|jailbreak"
-    r"|reveal (the |your )?(prompt|instructions|internal)",
-    re.IGNORECASE,
-)
 STOPWORDS = frozenset(
     [
         "a",
@@ -200,10 +195,6 @@ def asked_part(text: str) -> str:
     sentences = [s for s in re.split(r"(?<=[.!?;])\s+", text.strip()) if s]
     questions = [s for s in sentences if s.rstrip().endswith("?")]
     return questions[-1] if len(sentences) > 1 and questions else text
-
-
-def looks_like_injection(text: str) -> bool:
-    return bool(INJECTION.search(text))
 
 
 ENTITY = re.compile(r"(?<![\w-])([A-Z][a-zA-Z]{2,}|[A-Za-z]*\d[A-Za-z0-9.\-]*[A-Za-z0-9])(?![\w-])")

@@ -39,11 +39,29 @@ class Citation(BaseModel):
     doc_type: str | None = None
     effective_date: str | None = None
     version: str | None = None
+    # The passages of this source the answer relied on (sentences or table rows), plain text.
+    quote: str | None = None
 
 
 class PromptRef(BaseModel):
     name: str
     version: str
+
+
+class AnswerTrace(BaseModel):
+    """How an answer was made, for evals and operators; separate from ``timings``.
+
+    ``sources`` are the retrieved chunks given to the step that answered (id, fusion score,
+    relevance); ``passages`` the sentences and rows the reader saw with their scores;
+    ``failed`` the check that made a path give up (``reader said not found``, a verification
+    problem, ``no evidence``); ``reply`` the reader's raw reply when one was made.
+    """
+
+    sources: list[dict[str, Any]] = []
+    passages: list[dict[str, Any]] = []
+    failed: list[str] = []
+    reply: str | None = None
+    language: str = "en"
 
 
 class Answer(BaseModel):
@@ -58,14 +76,17 @@ class Answer(BaseModel):
     answer_id: str | None = None
     handoff_id: str | None = None
     conversation_id: str | None = None
+    language: str = "en"
+    trace: AnswerTrace | None = None
 
 
 class StreamEvent(BaseModel):
-    """One Server-Sent Event of a streamed answer: ``token`` events carry ``{"text"}``, then one
-    ``citations`` event ``{"citations": [...]}``, then one ``final`` event with the whole
-    :class:`Answer` JSON. ``error`` carries ``{"message"}``."""
+    """One Server-Sent Event of a streamed answer: ``progress`` events ``{"stage", "message",
+    "sources"?}`` while it searches and reads, ``token`` events ``{"text"}`` with verified text
+    only (never withdrawn), one ``citations`` event ``{"citations": [...]}``, then one ``final``
+    event with the whole :class:`Answer` JSON. ``error`` carries ``{"message"}``."""
 
-    event: Literal["token", "citations", "final", "error"]
+    event: Literal["progress", "token", "citations", "final", "error"]
     data: dict[str, Any]
 
 

@@ -30,9 +30,16 @@ from typing import Any
 import numpy as np
 
 from assistant import answerability, conversation, grounding
+from assistant.answering import reader
+from assistant.answering.evidence import Evidence, select
+from assistant.answering.language import detect_language
+from assistant.answering.messages import message
+from assistant.answering.verify import MARKER, Verifier, split_sentences
+from assistant.answering.vocabulary import Vocabulary
 from assistant.llm import ChatModel, ChatModelError, build_chat_model
 from assistant.models import (
     Answer,
+    AnswerTrace,
     CallerContext,
     Citation,
     Draft,
@@ -49,14 +56,6 @@ from assistant.records import RecordStore
 from assistant.settings import Settings
 from retrieval.access import validate_caller
 from retrieval.knowledge_base import KnowledgeBase, open_knowledge_base
-
-VENDOR = "the vendor"
-# A verified answer is one or two sentences; a small model that keeps going only adds noise.
-ANSWER_STOPS = ["\n\n", "Question:", "<source"]
-ABSTAIN_TEXT = (
-    "The program documents available to you do not cover this, so I can't answer it reliably. "
-    "I can hand this question to your channel account manager."
-)
 
 
 def citation_for(n: int, hit: SearchHit) -> Citation:
@@ -98,8 +97,9 @@ class AssistantService:
         self._chat_model = chat_model
         self._model_lock = threading.Lock()
         self.records = records or RecordStore.from_settings(settings)
-        self.answer_prompt = load_prompt("answer")
+        self.read_prompt = load_prompt("read")
         self.rewrite_prompt = load_prompt("rewrite")
+        self.vocabulary = Vocabulary.from_settings(settings.access)
 
     # -- wiring ---------------------------------------------------------------------------
     @property
@@ -110,8 +110,14 @@ class AssistantService:
             return self._chat_model
 
     def idf(self, term: str) -> float:
+        """Rarity of a stemmed term among the indexed chunks."""
         total = max(len(self.kb.lexical.ids), 1)
         return grounding.idf_from_counts(self.kb.lexical.doc_freq, total)(term)
+
+    def word_idf(self, word: str) -> float:
+        """Rarity of a word as written (stemmed the way the lexical index stems)."""
+        stems = grounding.terms(word)
+        return self.idf(stems[0]) if stems else 0.0
 
     def ready(self) -> dict[str, bool]:
         model = self._chat_model
@@ -145,7 +151,7 @@ class AssistantService:
                     return rewritten.splitlines()[0]
             except ChatModelError:
                 pass
-        return conversation.merge_follow_up(question.text, history)
+        return conversation.merge_follow_up(question.text, history, self.vocabulary)
 
     def _prepare(self, question: Question) -> tuple[Question, str, CallerContext]:
         if question.conversation_id and not question.history:
@@ -182,105 +188,239 @@ class AssistantService:
     ) -> Iterator[StreamEvent]:
         timings: dict[str, float] = {}
         started = time.perf_counter()
+        language = detect_language(
+            question.text, question.caller.language, tuple(self.settings.answer.languages)
+        )
+        if stream:
+            yield _progress("searching", language)
         question, standalone, caller = self._prepare(question)
         hits = self.kb.retriever.retrieve(standalone, caller, k=self.settings.retrieval.top_k)
-        timings["retrieve_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        timings["retrieve_ms"] = _ms(started)
         sources = hits[: self.settings.answer.sources]
-        # The situation a partner describes may name people and places and use words no rule
-        # contains; the question itself is what must be covered and known to the corpus.
-        asked = grounding.asked_part(standalone)
-        found = grounding.support(standalone, sources, self.idf, answerability.FRAME)
-        if asked != standalone:
-            focused = grounding.support(asked, sources, self.idf, answerability.FRAME)
-            found = max(found, focused, key=lambda f: f.coverage)
-        unknown = grounding.unknown_names(asked, sources, self.kb.lexical.doc_freq)
-        timings["unknown_names"] = float(len(unknown))
-        found = grounding.Support(found.coverage, found.relevance, found.missing, unknown)
-        timings["support_coverage"] = found.coverage
-        evidence = grounding.best_sentences(
-            standalone, sources, self.idf, self._similarity(standalone)
+        trace = AnswerTrace(
+            sources=[
+                {
+                    "chunk_id": h.chunk_id,
+                    "source": h.source,
+                    "score": h.score,
+                    "relevance": h.relevance,
+                }
+                for h in sources
+            ],
+            language=language,
         )
-        timings["evidence_score"] = evidence[0].score if evidence else 0.0
-        holds_answer = answerability.check(asked, sources, self.idf)
-        timings["answer_found"] = float(holds_answer.answerable)
-        gate = self.settings.answer
-        if (
-            not found.sufficient(gate.min_coverage, gate.min_relevance)
-            or not evidence
-            or evidence[0].score < gate.min_evidence
-            or not holds_answer.answerable
-        ):
-            answer = self._abstain(question, caller, standalone, sources)
-        else:
-            answer = self._generate(standalone, sources, timings) if use_model else None
-            if answer is None:
-                answer = self._extract(sources, evidence)
+        if stream and sources:
+            yield _progress("reading", language, sources=len({h.doc_id for h in sources}))
+        evidence = select(
+            standalone,
+            sources,
+            self.vocabulary,
+            self.word_idf,
+            self._similarity(standalone),
+            self.settings.answer.passage_budget_chars,
+            self.settings.answer.max_passages,
+        )
+        trace.passages = [
+            {
+                "text": s.unit.text,
+                "source": sources[s.unit.hit].source,
+                "score": s.score,
+                "names_asked": s.names_asked,
+            }
+            for s in evidence.units
+        ]
+        timings["evidence_ms"] = _ms(started) - timings["retrieve_ms"]
+        answer: Answer | None = None
+        relevant = any((h.relevance or 0.0) >= self.settings.answer.min_relevance for h in sources)
+        if not evidence.units or not relevant:
+            trace.failed.append("no evidence")
+        elif use_model:
+            if stream:
+                yield _progress("writing", language)
+            reading = self._read(standalone, sources, evidence, language, trace, timings)
+            for event in reading:
+                if stream and event.event == "token":
+                    yield event
+                answer = reading_result(event) or answer
+        if answer is None and evidence.units and "reader said not found" not in trace.failed:
+            answer = self._extract_if_supported(standalone, sources, evidence, trace)
+            if answer is not None and stream:
+                yield StreamEvent(event="token", data={"text": answer.answer})
+        if answer is None:
+            answer = self._abstain(question, caller, standalone, sources, language)
+            if stream:
+                yield StreamEvent(event="token", data={"text": answer.answer})
         answer.standalone_question = standalone if standalone != question.text else None
-        timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        answer.language = language
+        answer.trace = trace
+        timings["total_ms"] = _ms(started)
         answer.timings = timings
         answer = self._record(question, caller, answer)
         if stream:
-            for piece in _words(answer.answer):
-                yield StreamEvent(event="token", data={"text": piece})
             yield StreamEvent(
                 event="citations", data={"citations": [c.model_dump() for c in answer.citations]}
             )
         yield StreamEvent(event="final", data=answer.model_dump(mode="json"))
 
-    def _generate(
-        self, question: str, sources: list[SearchHit], timings: dict[str, float]
-    ) -> Answer | None:
-        blocks = [
-            {
-                "title": h.title,
-                "text": _clean_source(h.text),
-                "effective_date": h.metadata.get("effective_date"),
-            }
-            for h in sources
-        ]
-        messages = self.answer_prompt.messages(vendor=VENDOR, sources=blocks, question=question)
+    def _read(
+        self,
+        question: str,
+        sources: list[SearchHit],
+        evidence: Evidence,
+        language: str,
+        trace: AnswerTrace,
+        timings: dict[str, float],
+    ) -> Iterator[StreamEvent]:
+        """Stream the reader's reply; emit each sentence once it is verified, stop at the first
+        that fails. The last event is ``final`` with the answer, or nothing when no sentence
+        passed (the caller then falls back)."""
+        messages = reader.messages(
+            self.read_prompt, question, evidence, self.settings.answer.vendor, language
+        )
+        verifier = Verifier(evidence.units, question, evidence.named, self.vocabulary, language)
         started = time.perf_counter()
+        reply, pending, verified = "", "", []
+        cited: list[int] = []  # passage numbers in order of first citation
         try:
-            text = self.chat_model.generate(
-                messages, max_tokens=self.settings.llm.max_tokens, stop=ANSWER_STOPS
-            ).strip()
-        except ChatModelError:
-            return None
-        timings["generate_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        text = grounding.attribute(text, sources)
-        verdict = grounding.verify(text, sources, self.settings.access.tiers)
-        if not verdict.ok or "do not cover" in text.lower():
-            timings["verification_failed"] = 1.0
-            return None
-        citations = [citation_for(n, sources[n - 1]) for n in sorted(verdict.cited)]
-        text = _renumber(text, sorted(verdict.cited))
-        citations = [c.model_copy(update={"n": i}) for i, c in enumerate(citations, start=1)]
-        text = _with_rule_dates(text, citations)
-        return Answer(
-            answer=text,
+            pieces = self.chat_model.stream(
+                messages, max_tokens=self.settings.llm.max_tokens, stop=reader.STOPS
+            )
+        except ChatModelError as error:
+            trace.failed.append(f"reader unavailable: {error}")
+            return
+        failed = False
+        try:
+            for piece in pieces:
+                if "first_token_ms" not in timings:
+                    timings["first_token_ms"] = _ms(started)
+                reply += piece
+                pending += piece
+                if reader.NOT_FOUND.search(reply):
+                    break
+                done, pending = split_sentences(pending)
+                for sentence in done:
+                    event = self._verified(sentence, verifier, cited, trace, not verified)
+                    if event is None:
+                        failed = True
+                        break
+                    verified.append(sentence)
+                    if "first_verified_ms" not in timings:
+                        timings["first_verified_ms"] = _ms(started)
+                    yield event
+                if failed:
+                    break
+        except ChatModelError as error:
+            trace.failed.append(f"reader failed: {error}")
+            failed = True
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+        timings["read_ms"] = _ms(started)
+        trace.reply = reply
+        reading = reader.parse(reply)
+        if not reading.found:
+            trace.failed.append("reader said not found")
+            return
+        if not failed and pending.strip():
+            event = self._verified(pending.strip(), verifier, cited, trace, not verified)
+            if event is not None:
+                verified.append(pending.strip())
+                yield event
+        if not cited:
+            return
+        citations = self._citations(sources, evidence, cited)
+        text = " ".join(_renumber(s, cited) for s in verified).strip()
+        suffix = _rule_suffix(text, citations, language)
+        if suffix:
+            yield StreamEvent(event="token", data={"text": suffix})
+        answer = Answer(
+            answer=text + suffix,
             citations=citations,
             grounded=True,
             path="generated",
-            prompt=self.answer_prompt.ref,
+            prompt=self.read_prompt.ref,
         )
+        yield StreamEvent(event="final", data={"answer": answer})
 
-    def _extract(self, sources: list[SearchHit], evidence: list[grounding.Evidence]) -> Answer:
-        used = sorted({e.source for e in evidence})
-        numbering = {n: i for i, n in enumerate(used, start=1)}
-        citations = [citation_for(numbering[n], sources[n - 1]) for n in used]
-        lines = []
-        for item in evidence:
-            citation = citations[numbering[item.source] - 1]
-            sentence = item.text if item.text.endswith((".", "!", "?", "%")) else item.text + "."
-            lines.append(f"{sentence} [{citation.n}]")
-        lead = citations[numbering[evidence[0].source] - 1]
-        intro = f"According to {rule_label(lead)}: " if lead.doc_type == "program_rule" else ""
+    def _verified(
+        self,
+        sentence: str,
+        verifier: Verifier,
+        cited: list[int],
+        trace: AnswerTrace,
+        first: bool,
+    ) -> StreamEvent | None:
+        sentence = reader.parse(sentence).text if first else sentence
+        check = verifier.check(sentence)
+        if not check.ok:
+            trace.failed.append(check.problem)
+            return None
+        if check.cited and not MARKER.search(sentence):
+            sentence = _cite(sentence, check.cited[0])
+        for n in check.cited:
+            if n not in cited:
+                cited.append(n)
+        text = _renumber(sentence, cited)
+        return StreamEvent(event="token", data={"text": ("" if first else " ") + text})
+
+    def _citations(
+        self, sources: list[SearchHit], evidence: Evidence, cited: list[int]
+    ) -> list[Citation]:
+        """One citation per cited passage, numbered in order; each carries its passage."""
+        out = []
+        for number, passage in enumerate(cited, start=1):
+            unit = evidence.units[passage - 1].unit
+            citation = citation_for(number, sources[unit.hit])
+            out.append(citation.model_copy(update={"quote": unit.text}))
+        return out
+
+    def _extract_if_supported(
+        self,
+        question: str,
+        sources: list[SearchHit],
+        evidence: Evidence,
+        trace: AnswerTrace,
+    ) -> Answer | None:
+        """Without a reader (or when its answer failed), answer with the best passage when the
+        support gate passes and that passage names what the question asks about."""
+        asked = grounding.asked_part(question)
+        found = grounding.support(question, sources, self.idf, answerability.FRAME)
+        if asked != question:
+            focused = grounding.support(asked, sources, self.idf, answerability.FRAME)
+            found = max(found, focused, key=lambda f: f.coverage)
+        unknown = grounding.unknown_names(asked, sources, self.kb.lexical.doc_freq)
+        found = grounding.Support(found.coverage, found.relevance, found.missing, unknown)
+        gate = self.settings.answer
+        legacy = grounding.best_sentences(question, sources, self.idf, self._similarity(question))
+        if not found.sufficient(gate.min_coverage, gate.min_relevance):
+            trace.failed.append("support gate: sources do not cover the question")
+            return None
+        if not legacy or legacy[0].score < gate.min_evidence:
+            trace.failed.append("support gate: no passage scores above min_evidence")
+            return None
+        if not answerability.check(asked, sources, self.idf).answerable:
+            trace.failed.append("support gate: no passage holds the kind of answer asked")
+            return None
+        best = next((s for s in evidence.units if s.names_asked), None)
+        if best is None:
+            trace.failed.append("no passage names what the question asks about")
+            return None
+        citation = citation_for(1, sources[best.unit.hit]).model_copy(
+            update={"quote": best.unit.text}
+        )
+        sentence = best.unit.text
+        if not sentence.endswith((".", "!", "?", "%", "。")):
+            sentence += "."
+        intro = (
+            f"According to {rule_label(citation)}: " if citation.doc_type == "program_rule" else ""
+        )
         return Answer(
-            answer=intro + " ".join(lines),
-            citations=citations,
+            answer=f"{intro}{sentence} [1]",
+            citations=[citation],
             grounded=True,
             path="extractive",
-            prompt=self.answer_prompt.ref,
+            prompt=self.read_prompt.ref,
         )
 
     def _similarity(self, question: str):  # noqa: ANN202
@@ -294,19 +434,24 @@ class AssistantService:
         return similarity
 
     def _abstain(
-        self, question: Question, caller: CallerContext, standalone: str, sources: list[SearchHit]
+        self,
+        question: Question,
+        caller: CallerContext,
+        standalone: str,
+        sources: list[SearchHit],
+        language: str,
     ) -> Answer:
         evidence = [citation_for(n, h) for n, h in enumerate(sources, start=1)]
         handoff = self.records.create_handoff(
             standalone, caller, evidence=evidence, conversation_id=question.conversation_id
         )
         return Answer(
-            answer=ABSTAIN_TEXT,
+            answer=message("abstain", language),
             citations=[],
             grounded=False,
             handoff_offered=True,
             path="abstained",
-            prompt=self.answer_prompt.ref,
+            prompt=self.read_prompt.ref,
             handoff_id=handoff.id,
         )
 
@@ -366,31 +511,41 @@ class AssistantService:
         return draft(self, request, caller or CallerContext(region=request.region))
 
 
-def _words(text: str) -> list[str]:
-    pieces = text.split(" ")
-    return [p if i == 0 else " " + p for i, p in enumerate(pieces)]
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
-def _clean_source(text: str) -> str:
-    """Source text for the prompt. A chunk that tries to give orders is withheld whole: its
-    other sentences (the "facts" the instruction wants repeated) are not trustworthy either."""
-    if grounding.looks_like_injection(text):
-        return "[withheld: this passage contained instructions and is not used]"
-    return text
+def _progress(stage: str, language: str, sources: int | None = None) -> StreamEvent:
+    data: dict[str, Any] = {"stage": stage, "message": message(stage, language, n=sources or 0)}
+    if sources is not None:
+        data["sources"] = sources
+    return StreamEvent(event="progress", data=data)
+
+
+def reading_result(event: StreamEvent) -> Answer | None:
+    return event.data.get("answer") if event.event == "final" else None
+
+
+def _cite(sentence: str, n: int) -> str:
+    body = sentence.rstrip()
+    end = body[-1] if body and body[-1] in ".!?。" else ""
+    return f"{body[:-1] if end else body} [{n}]{end}"
 
 
 def _renumber(text: str, cited: list[int]) -> str:
+    """Passage numbers become citation numbers (order of first citation)."""
     mapping = {old: new for new, old in enumerate(cited, start=1)}
-    return grounding.MARKER.sub(lambda m: f"[{mapping.get(int(m[1]), int(m[1]))}]", text)
+    return MARKER.sub(lambda m: f" [{mapping.get(int(m[1]), int(m[1]))}]", text)
 
 
-def _with_rule_dates(text: str, citations: list[Citation]) -> str:
+def _rule_suffix(text: str, citations: list[Citation], language: str) -> str:
+    """Answers from program rules name the rule's version and effective date."""
     rules = [
         c for c in citations if c.doc_type == "program_rule" and (c.effective_date or c.version)
     ]
     if not rules or any(c.effective_date and c.effective_date in text for c in rules):
-        return text
-    return f"{text} (Source: {rule_label(rules[0])}.)"
+        return ""
+    return f" ({message('source', language)}: {rule_label(rules[0])}.)"
 
 
 def build_service(

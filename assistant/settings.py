@@ -71,6 +71,14 @@ class AnswerSettings(BaseModel):
     min_coverage: float = Field(0.25, ge=0, le=1)
     min_evidence: float = Field(0.45, ge=0, le=2)
     queue_size: int = Field(8, ge=1)
+    # What the reader sees: the best sentences and table rows, up to this many characters
+    # (time to first word grows with every prompt token: ~30 tokens/s on one CPU core).
+    passage_budget_chars: int = Field(1400, ge=200, le=20000)
+    max_passages: int = Field(8, ge=1, le=40)
+    # The vendor the assistant speaks for, as the reader's prompt names it.
+    vendor: str = "the vendor"
+    # Languages the assistant answers in; a question in another one is answered in the hint.
+    languages: list[str] = ["en", "de", "es", "fr", "ja"]
 
 
 class AuthSettings(BaseModel):

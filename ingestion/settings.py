@@ -35,6 +35,14 @@ class AccessSettings(BaseModel):
 
     tiers: list[str] = ["registered", "silver", "gold", "platinum"]
     regions: list[str] = ["na", "emea", "apac", "latam"]
+    # Other names a question may use for a tier or region code (display names, countries):
+    # ``PA_ACCESS_ALIASES='{"apj": ["Asia Pacific", "Japan"], "emea": ["Europe"]}'``.
+    aliases: dict[str, list[str]] = {
+        "na": ["North America"],
+        "emea": ["Europe", "Middle East", "Africa"],
+        "apac": ["Asia Pacific", "Asia-Pacific"],
+        "latam": ["Latin America"],
+    }
 
     @field_validator("tiers", "regions")
     @classmethod

@@ -1,0 +1,236 @@
+"""Evidence: the sentences and table rows of the retrieved chunks, ranked for the question.
+
+A reader model is only as good as what it is shown, and its time to first word grows with every
+prompt token, so it sees a budget of the best *units*, not whole chunks:
+
+* a sentence (hard-wrapped lines joined, list items on their own);
+* a table row rendered with its column headers, ``Elite | AMER: 31% | EMEA: 33% | APJ: 29%``,
+  with the columns the question names first, so "Elite in APJ" reads 29% before anything else.
+
+Units are ranked by their embedding similarity to the question, the share of the question's
+words they hold (weighted by rarity in the corpus), and whether they name the tier, region, code
+or table row the question names. Passages that try to give orders are never evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from assistant.answering.injection import looks_like_injection
+from assistant.answering.vocabulary import Named, Vocabulary, fold, mentions, words
+from retrieval.models import SearchHit
+
+SENTENCE = re.compile(r"(?<=[.!?。])\s+(?=[A-Z0-9\"'(\[*¿¡])|(?<=[。！？])|\n+")
+BULLET = re.compile(r"^\s*(?:[-*+\u2022\u25cf\u25aa]|\d+[.)])\s+")
+MARKUP = re.compile(r"\*\*|__|`|^#+\s*", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Cell:
+    header: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One sentence or table row of a retrieved chunk."""
+
+    hit: int  # index of the chunk in the retrieved list
+    text: str  # as the reader sees it
+    kind: str = "sentence"  # "sentence" | "row"
+    label: str = ""  # a row's first cell
+    cells: tuple[Cell, ...] = ()  # a row's other cells with their headers
+    context: str = ""  # title and section, for ranking and for the reader's orientation
+
+    def with_columns_first(self, names: Sequence[str]) -> Unit:
+        """The row with the cells whose header names one of ``names`` first."""
+        if self.kind != "row" or not names:
+            return self
+        first = [c for c in self.cells if any(mentions(c.header, n) for n in names)]
+        rest = [c for c in self.cells if c not in first]
+        cells = tuple(first + rest)
+        return Unit(self.hit, render_row(self.label, cells), "row", self.label, cells, self.context)
+
+
+def render_row(label: str, cells: Sequence[Cell]) -> str:
+    return " | ".join([label, *(f"{c.header}: {c.value}" for c in cells if c.value)])
+
+
+def _split_cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _is_rule(cells: list[str]) -> bool:
+    return all(set(c) <= set("-: ") for c in cells)
+
+
+def _table_units(hit: int, lines: list[str], context: str) -> list[Unit]:
+    rows = [cells for cells in map(_split_cells, lines) if not _is_rule(cells)]
+    if len(rows) < 2:
+        return [Unit(hit, " | ".join(r), "sentence", context=context) for r in rows]
+    header, units = rows[0], []
+    for cells in rows[1:]:
+        pairs = tuple(Cell(h, c) for h, c in zip(header[1:], cells[1:]))
+        label = cells[0]
+        units.append(Unit(hit, render_row(label, pairs), "row", label, pairs, context))
+    return units
+
+
+def _clean(text: str) -> str:
+    text = MARKUP.sub("", text).strip()
+    return re.sub(r"\s+([,.;:!?)])", r"\1", re.sub(r"\s+", " ", text))
+
+
+def units_of(hit_index: int, hit: SearchHit) -> list[Unit]:
+    """The sentences and table rows of one chunk, in order."""
+    context = " > ".join(p for p in (hit.title, hit.section) if p)
+    out: list[Unit] = []
+    for block in re.split(r"\n\s*\n", hit.text):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        table = [line for line in lines if line.count("|") >= 2 or " | " in line]
+        if len(table) >= 2:
+            out.extend(_table_units(hit_index, table, context))
+            lines = [line for line in lines if line not in table]
+        items: list[str] = []
+        for line in lines:
+            if BULLET.match(line) or not items or re.match(r"^#+\s", line):
+                items.append(BULLET.sub("", line).strip())
+            else:
+                items[-1] += " " + line.strip()
+        for item in items:
+            for sentence in SENTENCE.split(item):
+                cleaned = _clean(sentence or "")
+                if len(cleaned) > 2:
+                    out.append(Unit(hit_index, cleaned, "sentence", context=context))
+    return out
+
+
+@dataclass(frozen=True)
+class Scored:
+    unit: Unit
+    score: float
+    names_asked: bool  # names every tier/region/code/row the question names that it could
+
+
+@dataclass
+class Evidence:
+    """The units chosen for the reader, best first, and what the question names."""
+
+    units: list[Scored] = field(default_factory=list)
+    named: Named = field(default_factory=Named)
+
+    @property
+    def best(self) -> float:
+        return self.units[0].score if self.units else 0.0
+
+
+def _row_names_asked(unit: Unit, question_words: set[str], rows: Sequence[Unit]) -> bool:
+    """Does a row's label hold the words that single it out among its table's rows?
+
+    "Sentinel Advanced" vs "Sentinel Complete": "sentinel" is in every row, "advanced" only in
+    one; a question that says "advanced" asks about that row and no other.
+    """
+    siblings = (
+        [
+            r
+            for r in rows
+            if r.hit == unit.hit
+            and r.kind == "row"
+            and r.cells
+            and r.cells[0].header == unit.cells[0].header
+        ]
+        if unit.cells
+        else []
+    )
+    if len(siblings) < 2:
+        return True
+    shared = set.intersection(*(set(words(r.label)) for r in siblings))
+    asked_rows = [r for r in siblings if (set(words(r.label)) - shared) & question_words]
+    return not asked_rows or unit in asked_rows
+
+
+def names_what_is_asked(unit: Unit, asked: Named, vocabulary: Vocabulary) -> bool:
+    """A unit that names tiers (or regions, or codes) must name one the question asks about."""
+    own = vocabulary.named(f"{unit.text}")
+    for kind in ("tiers", "regions", "codes"):
+        wanted, present = getattr(asked, kind), getattr(own, kind)
+        if wanted and present and not (wanted & present):
+            return False
+    return True
+
+
+def select(
+    question: str,
+    hits: Sequence[SearchHit],
+    vocabulary: Vocabulary,
+    idf: Callable[[str], float],
+    similarity: Callable[[list[str]], list[float]] | None,
+    budget_chars: int,
+    max_units: int,
+) -> Evidence:
+    """The best units for ``question`` within ``budget_chars`` (at most ``max_units``)."""
+    asked = vocabulary.named(question)
+    asked_names = [n for code in asked.regions | asked.tiers for n in vocabulary.names_of(code)]
+    units = [
+        u.with_columns_first(asked_names)
+        for i, hit in enumerate(hits)
+        if not looks_like_injection(hit.text)
+        for u in units_of(i, hit)
+    ]
+    if not units:
+        return Evidence([], asked)
+    q_words = set(words(question))
+    weights = {w: idf(w) for w in q_words}
+    norm = sum(weights.values()) or 1.0
+    sims = (
+        similarity([f"{u.context}: {u.text}" for u in units]) if similarity else [0.0] * len(units)
+    )
+    scored = []
+    for unit, sim in zip(units, sims):
+        u_words = set(words(f"{unit.context} {unit.text}"))
+        overlap = sum(w for t, w in weights.items() if t in u_words) / norm
+        fits = names_what_is_asked(unit, asked, vocabulary) and _row_names_asked(
+            unit, q_words, units
+        )
+        named_here = vocabulary.named(unit.text)
+        bonus = 0.15 * len(
+            (asked.tiers & named_here.tiers)
+            | (asked.regions & named_here.regions)
+            | (asked.codes & named_here.codes)
+        )
+        if unit.kind == "row":
+            bonus += 0.1 * sum(
+                1 for c in unit.cells[:1] if any(mentions(c.header, n) for n in asked_names)
+            )
+        score = sim + 0.5 * overlap + bonus + 0.03 / (1 + unit.hit) - (0 if fits else 0.5)
+        scored.append(Scored(unit, round(score, 4), fits))
+    scored.sort(key=lambda s: -s.score)
+    chosen: list[Scored] = []
+    used, seen = 0, set()
+    for item in scored:
+        key = fold(item.unit.text)[:120]
+        if key in seen:
+            continue
+        if chosen and used + len(item.unit.text) > budget_chars:
+            continue
+        seen.add(key)
+        chosen.append(item)
+        used += len(item.unit.text)
+        if len(chosen) == max_units:
+            break
+    return Evidence(chosen, asked)
+
+
+def idf_function(doc_freq: Callable[[str], int], total: int) -> Callable[[str], float]:
+    """BM25-style inverse document frequency over the indexed chunks; unseen words weigh most."""
+
+    def idf(term: str) -> float:
+        df = doc_freq(term)
+        return math.log(1 + (max(total, 1) - df + 0.5) / (df + 0.5))
+
+    return idf

@@ -1,0 +1,83 @@
+"""Names a question can ask about, and how to find them in text.
+
+Nothing here is a word list: level and region names come from the access settings (their codes,
+display names and aliases, e.g. ``PA_ACCESS_ALIASES='{"emea": ["Europe"]}'``), codes are
+recognised by shape (letters and digits: SKUs, course codes, versions), and table rows and
+columns bring their own labels from the document. A question "What does an Elite partner get in
+APJ?" names the tier ``elite`` and the region ``apj`` in any configured vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from ingestion.settings import AccessSettings
+
+CODE = re.compile(
+    r"(?<![\w-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])[A-Za-z0-9]+(?:[-.][A-Za-z0-9]+)+(?![\w-])|(?<![\w-])[A-Z]{2,}\d+[A-Z0-9]*(?![\w-])"
+)
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so "Région" and "region" match."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(fold(text))
+
+
+def mentions(text: str, name: str) -> bool:
+    """Does ``text`` name ``name`` as whole words (case- and accent-insensitive)?"""
+    target = words(name)
+    if not target:
+        return False
+    tokens = words(text)
+    n = len(target)
+    return any(tokens[i : i + n] == target for i in range(len(tokens) - n + 1))
+
+
+@dataclass(frozen=True)
+class Named:
+    """What a text names: tier and region codes, and codes such as SKUs."""
+
+    tiers: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+    codes: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.tiers or self.regions or self.codes)
+
+
+@dataclass
+class Vocabulary:
+    """Tier and region names with their aliases, from settings."""
+
+    tiers: dict[str, list[str]] = field(default_factory=dict)
+    regions: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, access: AccessSettings) -> Vocabulary:
+        aliases = {k.lower(): v for k, v in access.aliases.items()}
+        return cls(
+            tiers={t: [t, *aliases.get(t, [])] for t in access.tiers},
+            regions={r: [r, *aliases.get(r, [])] for r in access.regions},
+        )
+
+    def named(self, text: str) -> Named:
+        return Named(
+            tiers=frozenset(
+                t for t, names in self.tiers.items() if any(mentions(text, n) for n in names)
+            ),
+            regions=frozenset(
+                r for r, names in self.regions.items() if any(mentions(text, n) for n in names)
+            ),
+            codes=frozenset(c.lower() for c in CODE.findall(text)),
+        )
+
+    def names_of(self, code: str) -> list[str]:
+        return self.tiers.get(code) or self.regions.get(code) or [code]
