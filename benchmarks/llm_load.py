@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.llm import LocalChatModel
+from assistant.llm import SmolLM2ChatModel
 from assistant.settings import LLMSettings
 
 PROMPT = [{"role": "user", "content": "Write a long, detailed story about a software reseller."}]
@@ -33,13 +33,13 @@ PROMPT = [{"role": "user", "content": "Write a long, detailed story about a soft
 CACHED_LOAD = """
 import sys, time
 from pathlib import Path
-from assistant.llm import LocalChatModel
+from assistant.llm import SmolLM2ChatModel
 from assistant.settings import LLMSettings
 start = time.perf_counter()
 import torch  # noqa: F401  (imported on first load; timed apart from the load itself)
 from transformers import AutoModelForCausalLM  # noqa: F401
 imported = time.perf_counter()
-LocalChatModel(LLMSettings(cache_dir=Path(sys.argv[1]))).load()
+SmolLM2ChatModel(LLMSettings(cache_dir=Path(sys.argv[1]))).load()
 print(imported - start, time.perf_counter() - imported)
 """
 
@@ -47,15 +47,19 @@ print(imported - start, time.perf_counter() - imported)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--repeat", type=int, default=3, help="generation runs (median shown)")
     parser.add_argument("--cache-dir", type=Path, default=None)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="llm-bench-") as tmp:
         cache_dir = args.cache_dir or Path(tmp)
-        settings = LLMSettings(cache_dir=cache_dir, threads=args.threads, max_tokens=args.tokens)
-        model = LocalChatModel(settings)
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        settings = LLMSettings(cache_dir=cache_dir, max_tokens=args.tokens)
+        model = SmolLM2ChatModel(settings)
         start = time.perf_counter()
         loaded = model.load()
         first_load = time.perf_counter() - start

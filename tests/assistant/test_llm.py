@@ -12,12 +12,13 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
+from assistant.gguf_chat import GGUFChatModel
 from assistant.llm import (
     ChatModel,
     ChatModelError,
-    LocalChatModel,
     OpenAIChatModel,
     ScriptedChatModel,
+    SmolLM2ChatModel,
     build_chat_model,
     cut_stream_at_stop,
 )
@@ -258,11 +259,18 @@ def test_scripted_refuses_a_single_string_of_replies():
 # --------------------------------------------------------------------------------------------
 
 
-def test_factory_builds_the_local_model_by_default_without_loading_it(tmp_path):
+def test_factory_builds_the_local_reader_by_default_without_loading_it(tmp_path):
     model = build_chat_model(LLMSettings(cache_dir=tmp_path))
-    assert isinstance(model, LocalChatModel)
-    assert not model.is_loaded
+    assert isinstance(model, GGUFChatModel)
+    assert model.name == "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    assert model.is_loaded() is False
     assert list(tmp_path.iterdir()) == []
+
+
+def test_factory_builds_smollm2_under_its_own_provider_name(tmp_path):
+    model = build_chat_model(LLMSettings(provider="smollm2", cache_dir=tmp_path))
+    assert isinstance(model, SmolLM2ChatModel)
+    assert model.is_loaded() is False
 
 
 def test_factory_builds_the_openai_model_when_configured():
@@ -274,7 +282,7 @@ def test_factory_builds_the_openai_model_when_configured():
 @pytest.mark.parametrize(
     "model",
     [
-        LocalChatModel(LLMSettings()),
+        SmolLM2ChatModel(LLMSettings()),
         OpenAIChatModel(LLMSettings(provider="openai")),
         ScriptedChatModel(["x"]),
     ],
@@ -303,7 +311,7 @@ def test_stopped_stream_closes_its_source():
 
 
 def test_local_missing_gguf_is_a_clear_error(tmp_path):
-    model = LocalChatModel(LLMSettings(local_gguf=tmp_path / "missing.gguf", cache_dir=tmp_path))
+    model = SmolLM2ChatModel(LLMSettings(local_gguf=tmp_path / "missing.gguf", cache_dir=tmp_path))
     with pytest.raises(ChatModelError, match="missing.gguf does not exist"):
         model.generate(QUESTION)
 
@@ -320,8 +328,8 @@ def local_settings(tmp_path_factory) -> LLMSettings:
 
 
 @pytest.fixture(scope="session")
-def local_model(local_settings) -> LocalChatModel:
-    model = LocalChatModel(local_settings)
+def local_model(local_settings) -> SmolLM2ChatModel:
+    model = SmolLM2ChatModel(local_settings)
     model.load()
     return model
 
@@ -381,4 +389,4 @@ def test_local_reader_leaving_a_stream_early_frees_the_model(local_model):
 
 @pytest.mark.slow
 def test_local_models_with_the_same_settings_share_one_load(local_model, local_settings):
-    assert LocalChatModel(local_settings).load() is local_model.load()
+    assert SmolLM2ChatModel(local_settings).load() is local_model.load()

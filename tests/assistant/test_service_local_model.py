@@ -22,7 +22,9 @@ def local_model():
     from assistant.settings import LLMSettings
 
     return build_chat_model(
-        LLMSettings(cache_dir=Path.home() / ".cache" / "partner-assistant" / "models")
+        LLMSettings(
+            provider="smollm2", cache_dir=Path.home() / ".cache" / "partner-assistant" / "models"
+        )
     )
 
 
