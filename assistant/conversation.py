@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from assistant.answering.vocabulary import Vocabulary, mentions
+from assistant.answering.vocabulary import Vocabulary
 from assistant.grounding import terms
 from assistant.models import Turn
 
@@ -52,7 +52,10 @@ def _swap_names(previous: str, follow_up: str, vocabulary: Vocabulary) -> str:
         if len(wanted) != 1 or len(had) != 1 or wanted == had:
             continue
         (target,) = wanted
-        replacement = next(n for n in names[target] if mentions(follow_up, n))
+        spelled = (
+            re.search(rf"\b{re.escape(n)}\b", follow_up, re.IGNORECASE) for n in names[target]
+        )
+        replacement = next(m[0] for m in spelled if m)
         for name in names[next(iter(had))]:
             out = re.sub(rf"\b{re.escape(name)}\b", replacement, out, flags=re.IGNORECASE)
     return out

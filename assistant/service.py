@@ -31,7 +31,7 @@ import numpy as np
 
 from assistant import answerability, conversation, grounding
 from assistant.answering import reader
-from assistant.answering.evidence import Evidence, select
+from assistant.answering.evidence import Evidence, Unit, names_what_is_asked, select
 from assistant.answering.language import detect_language
 from assistant.answering.messages import message
 from assistant.answering.verify import MARKER, Verifier, split_sentences
@@ -114,11 +114,6 @@ class AssistantService:
         total = max(len(self.kb.lexical.ids), 1)
         return grounding.idf_from_counts(self.kb.lexical.doc_freq, total)(term)
 
-    def word_idf(self, word: str) -> float:
-        """Rarity of a word as written (stemmed the way the lexical index stems)."""
-        stems = grounding.terms(word)
-        return self.idf(stems[0]) if stems else 0.0
-
     def ready(self) -> dict[str, bool]:
         model = self._chat_model
         loaded = model is not None and getattr(model, "is_loaded", lambda: True)()
@@ -196,7 +191,7 @@ class AssistantService:
         question, standalone, caller = self._prepare(question)
         hits = self.kb.retriever.retrieve(standalone, caller, k=self.settings.retrieval.top_k)
         timings["retrieve_ms"] = _ms(started)
-        sources = hits[: self.settings.answer.sources]
+        sources = self._with_neighbours(hits[: self.settings.answer.sources])
         trace = AnswerTrace(
             sources=[
                 {
@@ -215,7 +210,8 @@ class AssistantService:
             standalone,
             sources,
             self.vocabulary,
-            self.word_idf,
+            grounding.terms,
+            self.idf,
             self._similarity(standalone),
             self.settings.answer.passage_budget_chars,
             self.settings.answer.max_passages,
@@ -261,6 +257,21 @@ class AssistantService:
                 event="citations", data={"citations": [c.model_dump() for c in answer.citations]}
             )
         yield StreamEvent(event="final", data=answer.model_dump(mode="json"))
+
+    def _with_neighbours(self, sources: list[SearchHit]) -> list[SearchHit]:
+        """The retrieved chunks plus the chunks next to the best two when those are short (a
+        small section often holds the heading's topic while the figure sits next door).
+        Neighbours belong to the same document version, so they carry the same access."""
+        out = list(sources)
+        seen = {h.chunk_id for h in sources}
+        for hit in sources[:2]:
+            if len(hit.text) >= self.settings.answer.neighbours_below_chars:
+                continue
+            for neighbour in self.kb.retriever.neighbours(hit):
+                if neighbour.chunk_id not in seen:
+                    seen.add(neighbour.chunk_id)
+                    out.append(neighbour.model_copy(update={"relevance": hit.relevance}))
+        return out
 
     def _read(
         self,
@@ -326,6 +337,7 @@ class AssistantService:
             event = self._verified(pending.strip(), verifier, cited, trace, not verified)
             if event is not None:
                 verified.append(pending.strip())
+                timings.setdefault("first_verified_ms", _ms(started))
                 yield event
         if not cited:
             return
@@ -402,14 +414,23 @@ class AssistantService:
         if not answerability.check(asked, sources, self.idf).answerable:
             trace.failed.append("support gate: no passage holds the kind of answer asked")
             return None
-        best = next((s for s in evidence.units if s.names_asked), None)
-        if best is None:
-            trace.failed.append("no passage names what the question asks about")
-            return None
-        citation = citation_for(1, sources[best.unit.hit]).model_copy(
-            update={"quote": best.unit.text}
+        names = self.vocabulary.names_for(evidence.named)
+        row = next(
+            (
+                s.unit
+                for s in evidence.units[:3]
+                if s.names_asked and s.unit.only_columns(names) is not s.unit
+            ),
+            None,
         )
-        sentence = best.unit.text
+        if row is not None:  # a table cell the question names: quote that row and column
+            sentence, hit = row.only_columns(names).text, sources[row.hit]
+        else:
+            sentence, hit = legacy[0].text, sources[legacy[0].source - 1]
+            if not names_what_is_asked(Unit(0, sentence), evidence.named, self.vocabulary):
+                trace.failed.append("the best passage names another tier, region or code")
+                return None
+        citation = citation_for(1, hit).model_copy(update={"quote": sentence})
         if not sentence.endswith((".", "!", "?", "%", "。")):
             sentence += "."
         intro = (

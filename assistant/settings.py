@@ -84,8 +84,10 @@ class AnswerSettings(BaseModel):
     queue_size: int = Field(8, ge=1)
     # What the reader sees: the best sentences and table rows, up to this many characters
     # (time to first word grows with every prompt token: ~30 tokens/s on one CPU core).
-    passage_budget_chars: int = Field(1400, ge=200, le=20000)
-    max_passages: int = Field(8, ge=1, le=40)
+    passage_budget_chars: int = Field(1000, ge=200, le=20000)
+    max_passages: int = Field(6, ge=1, le=40)
+    # A top chunk shorter than this brings its neighbours in the same document as evidence.
+    neighbours_below_chars: int = Field(400, ge=0)
     # The vendor the assistant speaks for, as the reader's prompt names it.
     vendor: str = "the vendor"
     # Languages the assistant answers in; a question in another one is answered in the hint.

@@ -8,7 +8,8 @@ prompt token, so it sees a budget of the best *units*, not whole chunks:
   with the columns the question names first, so "Elite in APJ" reads 29% before anything else.
 
 Units are ranked by their embedding similarity to the question, the share of the question's
-words they hold (weighted by rarity in the corpus), and whether they name the tier, region, code
+terms they hold (``terms`` is the lexical index's analysis; weighted by ``idf``, rarity in the
+corpus), and whether they name the tier, region, code
 or table row the question names. Passages that try to give orders are never evidence.
 """
 
@@ -52,6 +53,16 @@ class Unit:
         first = [c for c in self.cells if any(mentions(c.header, n) for n in names)]
         rest = [c for c in self.cells if c not in first]
         cells = tuple(first + rest)
+        return Unit(self.hit, render_row(self.label, cells), "row", self.label, cells, self.context)
+
+    def only_columns(self, names: Sequence[str]) -> Unit:
+        """The row with only the cells whose header names one of ``names`` (the whole row when
+        none does): what an extractive answer quotes for "Elite in APJ"."""
+        if self.kind != "row" or not names:
+            return self
+        cells = tuple(c for c in self.cells if any(mentions(c.header, n) for n in names))
+        if not cells:
+            return self
         return Unit(self.hit, render_row(self.label, cells), "row", self.label, cells, self.context)
 
 
@@ -168,6 +179,7 @@ def select(
     question: str,
     hits: Sequence[SearchHit],
     vocabulary: Vocabulary,
+    terms: Callable[[str], list[str]],
     idf: Callable[[str], float],
     similarity: Callable[[list[str]], list[float]] | None,
     budget_chars: int,
@@ -175,7 +187,7 @@ def select(
 ) -> Evidence:
     """The best units for ``question`` within ``budget_chars`` (at most ``max_units``)."""
     asked = vocabulary.named(question)
-    asked_names = [n for code in asked.regions | asked.tiers for n in vocabulary.names_of(code)]
+    asked_names = vocabulary.names_for(asked)
     units = [
         u.with_columns_first(asked_names)
         for i, hit in enumerate(hits)
@@ -185,15 +197,15 @@ def select(
     if not units:
         return Evidence([], asked)
     q_words = set(words(question))
-    weights = {w: idf(w) for w in q_words}
+    weights = {t: idf(t) for t in set(terms(question))}
     norm = sum(weights.values()) or 1.0
     sims = (
         similarity([f"{u.context}: {u.text}" for u in units]) if similarity else [0.0] * len(units)
     )
     scored = []
     for unit, sim in zip(units, sims):
-        u_words = set(words(f"{unit.context} {unit.text}"))
-        overlap = sum(w for t, w in weights.items() if t in u_words) / norm
+        u_terms = set(terms(f"{unit.context} {unit.text}"))
+        overlap = sum(w for t, w in weights.items() if t in u_terms) / norm
         fits = names_what_is_asked(unit, asked, vocabulary) and _row_names_asked(
             unit, q_words, units
         )
@@ -207,7 +219,7 @@ def select(
             bonus += 0.1 * sum(
                 1 for c in unit.cells[:1] if any(mentions(c.header, n) for n in asked_names)
             )
-        score = sim + 0.5 * overlap + bonus + 0.03 / (1 + unit.hit) - (0 if fits else 0.5)
+        score = 0.6 * sim + overlap + bonus + 0.03 / (1 + unit.hit) - (0 if fits else 0.5)
         scored.append(Scored(unit, round(score, 4), fits))
     scored.sort(key=lambda s: -s.score)
     chosen: list[Scored] = []

@@ -79,9 +79,7 @@ class Verifier:
         self.asked = asked
         self.vocabulary = vocabulary
         self.language = language
-        self.asked_names = [
-            n for code in asked.regions | asked.tiers for n in vocabulary.names_of(code)
-        ]
+        self.asked_names = vocabulary.names_for(asked)
 
     def _attribute(self, facts: set[str]) -> tuple[int, ...]:
         if not facts:

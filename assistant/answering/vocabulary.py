@@ -79,5 +79,9 @@ class Vocabulary:
             codes=frozenset(c.lower() for c in CODE.findall(text)),
         )
 
+    def names_for(self, named: Named) -> list[str]:
+        """Every name of the tiers and regions in ``named``."""
+        return [n for code in sorted(named.regions | named.tiers) for n in self.names_of(code)]
+
     def names_of(self, code: str) -> list[str]:
         return self.tiers.get(code) or self.regions.get(code) or [code]

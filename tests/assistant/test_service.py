@@ -83,7 +83,9 @@ def test_follow_up_is_made_standalone_before_retrieval(make_service):
     first = "What margin does a Silver partner get in EMEA?"
     history = [Turn(role="user", content=first), Turn(role="assistant", content="22% [1]")]
     answer = ask(service, "and for Gold?", history=history)
-    assert answer.standalone_question and first in answer.standalone_question
+    # The follow-up's tier takes the place of the earlier one.
+    assert answer.standalone_question == "What margin does a Gold partner get in EMEA?"
+    assert "Gold" in answer.answer and "30%" in answer.answer
     assert any(
         "margin" in c.title.lower() or "discount" in c.title.lower() for c in answer.citations
     )
@@ -95,7 +97,7 @@ def test_follow_up_history_comes_from_the_stored_conversation(make_service):
     follow = service.answer(
         Question(text="and for Gold?", caller=GOLD_EMEA, conversation_id=first.conversation_id)
     )
-    assert follow.standalone_question and "Silver partner" in follow.standalone_question
+    assert follow.standalone_question == "What margin does a Gold partner get in EMEA?"
 
 
 def test_a_fabricated_figure_from_the_model_is_caught_and_replaced(make_service):
@@ -115,10 +117,9 @@ def test_a_citation_to_a_source_that_was_not_given_is_rejected(make_service):
 
 def test_a_supported_model_answer_is_returned_as_generated_with_rule_dates(make_service):
     def reply(messages):
-        prompt = messages[-1]["content"]
-        blocks = prompt.split('<source n="')[1:]
-        n = next(i for i, b in enumerate(blocks, start=1) if "120 days" in b.split("</source>")[0])
-        return f"A registered deal is protected for 120 days [{n}]."
+        return (
+            f"A registered deal is protected for 120 days [{passage_with(messages, '120 days')}]."
+        )
 
     service, _ = make_service(reply)
     answer = ask(service, "How long is a registered deal protected?")
@@ -126,7 +127,75 @@ def test_a_supported_model_answer_is_returned_as_generated_with_rule_dates(make_
     (cited,) = answer.citations
     assert cited.doc_type == "program_rule" and cited.effective_date
     assert cited.effective_date in answer.answer  # program-rule answers name the rule's date
-    assert answer.prompt.name == "answer" and answer.prompt.version
+    assert answer.prompt.name == "read" and answer.prompt.version
+    assert "120 days" in cited.quote  # the citation carries the passage the answer relied on
+
+
+def passage_with(messages, text):
+    """The number of the first passage in the reader's prompt that contains ``text``."""
+    lines = messages[-1]["content"].splitlines()
+    return next(
+        int(line[1 : line.index("]")]) for line in lines if line.startswith("[") and text in line
+    )
+
+
+def test_a_table_question_is_read_from_the_asked_row_and_column(make_service):
+    service, model = make_service(
+        lambda m: (
+            f"Gold partners in Asia Pacific get a 30% margin [{passage_with(m, 'Gold | Asia Pacific')}]."
+        )
+    )
+    answer = ask(
+        service,
+        "What margin does a Gold partner get in Asia Pacific?",
+        CallerContext(tier="gold", region="apac"),
+    )
+    assert answer.path == "generated" and "30%" in answer.answer
+    # The reader saw the asked row with the asked column first.
+    assert "Gold | Asia Pacific (apac): 30%" in model.calls[-1][-1]["content"]
+
+
+def test_a_figure_from_another_column_of_the_right_row_fails_verification(make_service):
+    # 32% is Gold's Latin America margin: in the cited row, but not in the asked column.
+    service, _ = make_service(
+        lambda m: (
+            f"Gold partners in Asia Pacific get a 32% margin [{passage_with(m, 'Gold | Asia Pacific')}]."
+        )
+    )
+    answer = ask(
+        service,
+        "What margin does a Gold partner get in Asia Pacific?",
+        CallerContext(tier="gold", region="apac"),
+    )
+    assert "32%" not in answer.answer
+    assert any("32" in problem for problem in answer.trace.failed)
+
+
+def test_a_figure_read_from_another_tiers_row_fails_verification(make_service):
+    service, _ = make_service(
+        lambda m: (
+            f"Gold partners in Asia Pacific get a 22% margin [{passage_with(m, 'Silver | Asia Pacific')}]."
+        )
+    )
+    answer = ask(
+        service,
+        "What margin does a Gold partner get in Asia Pacific?",
+        CallerContext(tier="gold", region="apac"),
+    )
+    assert answer.path != "generated" and "22%" not in answer.answer
+
+
+def test_reader_saying_not_found_abstains_with_a_handoff(make_service):
+    service, _ = make_service(["NOT FOUND"])
+    answer = ask(service, "How long is a registered deal protected?")
+    assert answer.path == "abstained" and answer.handoff_id
+    assert answer.trace.failed == ["reader said not found"]
+
+
+def test_a_german_question_gets_fixed_texts_in_german(make_service):
+    service, _ = make_service(["NOT FOUND"])
+    answer = ask(service, "Wie viele Urlaubstage bekommen die Mitarbeiter von Altaris pro Jahr?")
+    assert answer.language == "de" and "Programmunterlagen" in answer.answer
 
 
 def test_superseded_rule_answers_only_for_an_earlier_date(make_service):
@@ -179,8 +248,29 @@ def test_stream_sends_tokens_then_citations_then_final(make_service):
         )
     )
     kinds = [e.event for e in events]
-    assert kinds[-2:] == ["citations", "final"] and set(kinds[:-2]) == {"token"}
-    assert "".join(e.data["text"] for e in events[:-2]) == events[-1].data["answer"]
+    assert kinds[0] == "progress" and kinds[-2:] == ["citations", "final"]
+    assert kinds.index("token") > kinds.index("progress")
+    assert set(kinds[:-2]) == {"progress", "token"}
+    tokens = [e.data["text"] for e in events if e.event == "token"]
+    assert "".join(tokens) == events[-1].data["answer"]
+
+
+def test_verified_sentences_stream_before_the_reply_ends(make_service):
+    def reply(messages):
+        n = passage_with(messages, "120 days")
+        return f"A registered deal is protected for 120 days [{n}]. It can be extended for 365 days [{n}]."
+
+    service, _ = make_service(reply)
+    events = list(
+        service.stream_answer(
+            Question(text="How long is a registered deal protected?", caller=GOLD_EMEA)
+        )
+    )
+    tokens = [e.data["text"] for e in events if e.event == "token"]
+    final = events[-1].data
+    # The first sentence is verified and sent; the second (365 is in no passage) is never sent.
+    assert final["path"] == "generated" and "120 days" in tokens[0]
+    assert not any("365" in t for t in tokens) and "365" not in final["answer"]
 
 
 def test_recommendations_skip_completed_courses_and_follow_prerequisites(make_service):
