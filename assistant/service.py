@@ -50,9 +50,10 @@ from assistant.models import (
     Recommendation,
     SearchHit,
     StreamEvent,
+    Turn,
 )
 from assistant.prompt_files import load_prompt
-from assistant.records import RecordStore
+from assistant.records import RecordNotFound, RecordStore
 from assistant.settings import Settings
 from retrieval.access import validate_caller
 from retrieval.knowledge_base import KnowledgeBase, open_knowledge_base
@@ -115,9 +116,17 @@ class AssistantService:
         return grounding.idf_from_counts(self.kb.lexical.doc_freq, total)(term)
 
     def ready(self) -> dict[str, bool]:
+        """What ``/readyz`` reports: the store answers, and the chat model is loaded."""
         model = self._chat_model
-        loaded = model is not None and getattr(model, "is_loaded", lambda: True)()
-        return {"store": self.kb.store.count() >= 0, "embedder": True, "llm": bool(loaded)}
+        return {
+            "store": self.kb.store.count() >= 0,
+            "embedder": True,
+            "llm": model is not None and model.is_loaded(),
+        }
+
+    def warm_up(self) -> None:
+        """Load the chat model now rather than on the first question (the API's start-up)."""
+        self.chat_model.warm_up()
 
     # -- retrieval ------------------------------------------------------------------------
     def search(
@@ -485,6 +494,38 @@ class AssistantService:
             saved = self.records.save_answer(conversation_id, question.text, answer)
         return saved.model_copy(update={"conversation_id": conversation_id})
 
+    # -- ownership ------------------------------------------------------------------------
+    @staticmethod
+    def owns(owner: CallerContext, caller: CallerContext) -> bool:
+        """The ownership policy of every channel: a conversation (and its answers) belongs to
+        the identity that started it (``principal``: token issuer + subject, or an API key's
+        id; without one, role + partner id), and keeps the access it was started with: the
+        same identity with another tier, region or role is refused."""
+        if owner.principal or caller.principal:
+            same = owner.principal == caller.principal
+        else:
+            same = owner.role == caller.role and owner.partner_id == caller.partner_id
+        return same and owner.access_key() == caller.access_key()
+
+    def conversation_history(self, conversation_id: str, caller: CallerContext) -> list[Turn]:
+        """The recent turns of the caller's own conversation; someone else's conversation looks
+        exactly like a missing one (``RecordNotFound``)."""
+        try:
+            owner = self.records.get_conversation_caller(conversation_id)
+        except RecordNotFound:
+            owner = None
+        if owner is None or not self.owns(owner, caller):
+            raise RecordNotFound(f"no conversation {conversation_id}")
+        return self.records.get_conversation_history(conversation_id, max_turns=6)
+
+    def _owned_answer(self, answer_id: str, caller: CallerContext) -> Any:
+        stored = self.records.get_answer(answer_id)
+        if stored.conversation_id is not None and not self.owns(
+            self.records.get_conversation_caller(stored.conversation_id), caller
+        ):
+            raise RecordNotFound(f"no answer {answer_id}")
+        return stored
+
     # -- hand-offs and feedback -----------------------------------------------------------
     def request_handoff(
         self,
@@ -493,7 +534,10 @@ class AssistantService:
         caller: CallerContext | None = None,
         conversation_id: str | None = None,
     ) -> Handoff:
-        """The partner asked for a person: confirm the offered hand-off or create one."""
+        """The partner asked for a person: confirm the offered hand-off or create one. With a
+        ``caller``, the answer must be one of theirs."""
+        if answer_id and caller is not None:
+            self._owned_answer(answer_id, caller)
         if answer_id:
             existing = self.records.find_handoff_for_answer(answer_id)
             if existing:
@@ -517,7 +561,12 @@ class AssistantService:
     def list_handoffs(self) -> list[Handoff]:
         return self.records.list_handoffs()
 
-    def add_feedback(self, answer_id: str, rating: str, comment: str = "") -> Any:
+    def add_feedback(
+        self, answer_id: str, rating: str, comment: str = "", caller: CallerContext | None = None
+    ) -> Any:
+        """Rate an answer; with a ``caller``, only one of their own answers."""
+        if caller is not None:
+            self._owned_answer(answer_id, caller)
         return self.records.add_feedback(answer_id, rating, comment)  # type: ignore[arg-type]
 
     # -- training and drafts --------------------------------------------------------------

@@ -65,6 +65,7 @@ def run_conditionalqa(
 ) -> dict[str, Any]:
     """Run the suite and return its report (``suite``, ``aggregate``, ``suites.conditionalqa``)."""
     from assistant.service import build_service
+    from evals.suite import eval_records
 
     data = cqa.load_conditionalqa(folder or settings.data_dir.parent / DEFAULT_FOLDER)
     questions = [data.questions[q] for q in sorted(data.questions)]
@@ -78,7 +79,7 @@ def run_conditionalqa(
         run_settings = settings.model_copy(
             update={"store": StoreSettings(dir=tmp_path / "store", collection="conditionalqa")}
         )
-        service = build_service(run_settings, chat_model=chat_model)
+        service = build_service(run_settings, chat_model=chat_model, records=eval_records())
         service.kb.ingest([tmp_path / "pages"], sync=True)
         caller = CallerContext(role="partner")
         rows = []

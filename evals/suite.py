@@ -45,6 +45,7 @@ from assistant.models import (
     Question,
     Turn,
 )
+from assistant.records import RecordStore
 from assistant.settings import Settings
 from evals import answer_metrics as am
 from evals.ragas_metrics import JudgeScorer, OfflineScorer, source_precision_recall
@@ -64,7 +65,10 @@ SuiteName = Literal[
     "partner_qa", "channel_manager", "training", "drafting", "golden", "all", "conditionalqa", "ci"
 ]
 Judge = Literal["none", "local", "openai"]
-SUITES = (*SUITE_FILES, "all", "conditionalqa", "ci")
+# "ci" answers extractively (no model); "ci-reader" runs the default reader model on a smaller
+# subset so that the gate exercises the generative path too.
+CI_SUITES = ("ci", "ci-reader")
+SUITES = (*SUITE_FILES, "all", "conditionalqa", *CI_SUITES)
 JUDGES = ("none", "local", "openai")
 QA_FIELDS = (
     "id",
@@ -132,10 +136,12 @@ def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, Any]:
     return data
 
 
-def ci_items(thresholds: Mapping[str, Any] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The ``ci`` subset: the item ids listed under ``ci.items`` in the thresholds file."""
+def ci_items(
+    thresholds: Mapping[str, Any] | None = None, suite: str = "ci"
+) -> dict[str, list[dict[str, Any]]]:
+    """A CI subset: the item ids listed under ``<suite>.items`` in the thresholds file."""
     thresholds = thresholds if thresholds is not None else load_thresholds()
-    wanted = (thresholds.get("ci") or {}).get("items") or {}
+    wanted = (thresholds.get(suite) or {}).get("items") or {}
     subset: dict[str, list[dict[str, Any]]] = {}
     for name, ids in wanted.items():
         by_id = {item["id"]: item for item in load_dataset(name)}
@@ -368,6 +374,9 @@ def _run_golden(
         datasets = ci_items()
         use_model = False
         chat_model = chat_model or ScriptedChatModel(lambda messages: "", name="scripted-empty")
+    elif suite == "ci-reader":
+        datasets = ci_items(suite=suite)
+        use_model = True
     else:
         names = list(SUITE_FILES) if suite == "all" else [suite]
         datasets = {name: load_dataset(name) for name in names}
@@ -378,7 +387,8 @@ def _run_golden(
     if service is None:
         from assistant.service import build_service
 
-        service = build_service(settings, chat_model=chat_model)
+        # Evals keep their own records: a run never writes into the application's database.
+        service = build_service(settings, chat_model=chat_model, records=eval_records())
         service.kb.ingest([settings.data_dir], sync=True)
     scorer_embedder = service.kb.embedder
     offline = OfflineScorer(scorer_embedder)
@@ -512,3 +522,8 @@ def flatten(suites: Mapping[str, Any]) -> dict[str, float]:
             if isinstance(value, int | float):
                 flat[f"{name}.{metric}"] = float(value)
     return flat
+
+
+def eval_records() -> RecordStore:
+    """A throwaway record store (an in-memory SQLite database) for one evaluation run."""
+    return RecordStore("sqlite://")

@@ -158,3 +158,19 @@ def test_channel_manager_may_see_internal_documents(sample_kb, sample_settings):
         CallerContext(role="channel_manager")
     )
     assert "internal/discount-approval-matrix.md" in allowed
+
+
+def test_an_eval_run_leaves_the_application_database_untouched(tmp_path, sample_settings):
+    from sqlalchemy import create_engine, inspect
+
+    app_db = tmp_path / "app.db"
+    settings = sample_settings.model_copy(
+        update={
+            "db": sample_settings.db.model_copy(update={"url": f"sqlite:///{app_db}"}),
+            "store": sample_settings.store.model_copy(update={"dir": tmp_path / "store"}),
+        }
+    )
+    report = run_suite(settings, suite="ci", limit=2, out_dir=tmp_path / "out")
+    assert report["suites"], "the suite answered questions"
+    # Nothing was written where the application keeps its conversations and hand-offs.
+    assert not app_db.exists() or not inspect(create_engine(f"sqlite:///{app_db}")).get_table_names()

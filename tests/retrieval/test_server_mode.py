@@ -12,6 +12,7 @@ import pytest
 from assistant.models import CallerContext
 from assistant.settings import ChromaSettings
 from tests.helpers import make_settings, write
+from tests.retrieval.chunk_store_contract import ChunkStoreContract
 
 pytestmark = pytest.mark.server
 
@@ -91,3 +92,21 @@ def test_ingest_and_hybrid_search_through_a_chroma_server(chroma_server, tmp_pat
     )
     hits = other.retriever.retrieve("MDF accrues", gold, k=1, mode="lexical")
     assert hits and "3%" in hits[0].text
+
+
+class TestChromaServerStore(ChunkStoreContract):
+    """The same contract against a real `chroma run` server."""
+
+    @pytest.fixture
+    def store(self, chroma_server, tmp_path, request):
+        from retrieval.chroma_store import ChromaStore
+
+        settings = make_settings(tmp_path).model_copy(
+            update={"chroma": ChromaSettings(host="127.0.0.1", port=chroma_server)}
+        )
+        # One collection per test: the server outlives each test.
+        name = "contract-" + request.node.name.replace("_", "-")[-40:].strip("-")
+        settings = settings.model_copy(
+            update={"store": settings.store.model_copy(update={"collection": name})}
+        )
+        return ChromaStore(settings, "contract-model", 3)
