@@ -31,11 +31,11 @@ import numpy as np
 
 from assistant import answerability, conversation, grounding
 from assistant.answering import reader
-from assistant.answering.evidence import Evidence, Unit, names_what_is_asked, select
+from assistant.answering.evidence import Evidence, Unit, select
 from assistant.answering.language import detect_language
 from assistant.answering.messages import message
 from assistant.answering.verify import MARKER, Verifier, split_sentences
-from assistant.answering.vocabulary import Vocabulary
+from assistant.answering.vocabulary import Named, Vocabulary
 from assistant.llm import ChatModel, ChatModelError, build_chat_model
 from assistant.models import (
     Answer,
@@ -224,6 +224,10 @@ class AssistantService:
             self._similarity(standalone),
             self.settings.answer.passage_budget_chars,
             self.settings.answer.max_passages,
+            caller=Named(
+                tiers=frozenset([caller.tier] if caller.tier else []),
+                regions=frozenset([caller.region] if caller.region else []),
+            ),
         )
         trace.passages = [
             {
@@ -276,7 +280,7 @@ class AssistantService:
         for hit in sources[:2]:
             if len(hit.text) >= self.settings.answer.neighbours_below_chars:
                 continue
-            for neighbour in self.kb.retriever.neighbours(hit):
+            for neighbour in self.kb.retriever.neighbours(hit, window=2):
                 if neighbour.chunk_id not in seen:
                     seen.add(neighbour.chunk_id)
                     out.append(neighbour.model_copy(update={"relevance": hit.relevance}))
@@ -413,7 +417,9 @@ class AssistantService:
         unknown = grounding.unknown_names(asked, sources, self.kb.lexical.doc_freq)
         found = grounding.Support(found.coverage, found.relevance, found.missing, unknown)
         gate = self.settings.answer
-        legacy = grounding.best_sentences(question, sources, self.idf, self._similarity(question))
+        legacy = grounding.best_sentences(
+            question, sources, self.idf, self._similarity(question), limit=6
+        )
         if not found.sufficient(gate.min_coverage, gate.min_relevance):
             trace.failed.append("support gate: sources do not cover the question")
             return None
@@ -424,21 +430,12 @@ class AssistantService:
             trace.failed.append("support gate: no passage holds the kind of answer asked")
             return None
         names = self.vocabulary.names_for(evidence.named)
-        row = next(
-            (
-                s.unit
-                for s in evidence.units[:3]
-                if s.names_asked and s.unit.only_columns(names) is not s.unit
-            ),
-            None,
-        )
-        if row is not None:  # a table cell the question names: quote that row and column
-            sentence, hit = row.only_columns(names).text, sources[row.hit]
-        else:
-            sentence, hit = legacy[0].text, sources[legacy[0].source - 1]
-            if not names_what_is_asked(Unit(0, sentence), evidence.named, self.vocabulary):
-                trace.failed.append("the best passage names another tier, region or code")
-                return None
+        choice = _agreed_passage(evidence, legacy, sources)
+        if choice is None:
+            trace.failed.append("no passage names what the question asks about")
+            return None
+        unit, hit = choice
+        sentence = unit.only_columns(names).text  # a row quotes only the asked columns
         citation = citation_for(1, hit).model_copy(update={"quote": sentence})
         if not sentence.endswith((".", "!", "?", "%", "。")):
             sentence += "."
@@ -579,6 +576,29 @@ class AssistantService:
         from assistant.drafting import draft
 
         return draft(self, request, caller or CallerContext(region=request.region))
+
+
+def _agreed_passage(
+    evidence: Evidence, legacy: list[grounding.Evidence], sources: list[SearchHit]
+) -> tuple[Unit, SearchHit] | None:
+    """The extractive answer's passage: the two rankings (evidence's, and the support gate's
+    best sentences) fused by reciprocal rank, among passages that name what was asked. Each
+    ranking fails on its own in different places; where they agree is the safer quote."""
+    scores: dict[str, float] = {}
+    units: dict[str, Unit] = {}
+    for rank, scored in enumerate(evidence.units):
+        if scored.names_asked:
+            key = scored.unit.text.lower()
+            units[key] = scored.unit
+            scores[key] = scores.get(key, 0.0) + 1 / (5 + rank)
+    for rank, item in enumerate(legacy):
+        key = item.text.lower()
+        if key in units:
+            scores[key] += 1 / (5 + rank)
+    if not scores:
+        return None
+    best = units[max(scores, key=lambda k: scores[k])]
+    return best, sources[best.hit]
 
 
 def _ms(started: float) -> float:

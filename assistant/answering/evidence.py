@@ -97,7 +97,10 @@ def _clean(text: str) -> str:
 
 def units_of(hit_index: int, hit: SearchHit) -> list[Unit]:
     """The sentences and table rows of one chunk, in order."""
-    context = " > ".join(p for p in (hit.title, hit.section) if p)
+    section = hit.section
+    if hit.title and section.startswith(hit.title):  # heading paths start with the title
+        section = section[len(hit.title) :].lstrip(" >")
+    context = " > ".join(p for p in (hit.title, section) if p)
     out: list[Unit] = []
     for block in re.split(r"\n\s*\n", hit.text):
         lines = [line for line in block.splitlines() if line.strip()]
@@ -184,10 +187,20 @@ def select(
     similarity: Callable[[list[str]], list[float]] | None,
     budget_chars: int,
     max_units: int,
+    caller: Named | None = None,
 ) -> Evidence:
-    """The best units for ``question`` within ``budget_chars`` (at most ``max_units``)."""
+    """The best units for ``question`` within ``budget_chars`` (at most ``max_units``).
+
+    ``caller`` names the asker's own tier and region: when the question names none ("What is
+    my margin?"), table rows and columns for them are read first (ordering only; what the
+    question names is what verification holds an answer to).
+    """
     asked = vocabulary.named(question)
-    asked_names = vocabulary.names_for(asked)
+    preferred = Named(
+        tiers=asked.tiers or (caller.tiers if caller else frozenset()),
+        regions=asked.regions or (caller.regions if caller else frozenset()),
+    )
+    asked_names = vocabulary.names_for(preferred)
     units = [
         u.with_columns_first(asked_names)
         for i, hit in enumerate(hits)
@@ -210,9 +223,10 @@ def select(
             unit, q_words, units
         )
         named_here = vocabulary.named(unit.text)
+        wanted = preferred if unit.kind == "row" else asked  # the caller's own row first
         bonus = 0.15 * len(
-            (asked.tiers & named_here.tiers)
-            | (asked.regions & named_here.regions)
+            (wanted.tiers & named_here.tiers)
+            | (wanted.regions & named_here.regions)
             | (asked.codes & named_here.codes)
         )
         if unit.kind == "row":

@@ -26,14 +26,15 @@ def test_chat_returns_answer_json_with_conversation_id(client, partner_headers):
     assert body["answer_id"]
 
 
-def test_sse_sends_tokens_then_citations_then_final(client, partner_headers):
+def test_sse_sends_progress_then_tokens_then_citations_then_final(client, partner_headers):
     response = _ask(client, partner_headers, "How do I register a deal?", stream=True)
 
     assert response.headers["content-type"].startswith("text/event-stream")
     names = [name for name, _ in parse_sse(response.text)]
-    assert names[0] == "token"
+    assert names[0] == "progress" and "token" in names
+    assert names.index("token") > names.index("progress")
     assert names[-2:] == ["citations", "final"]
-    assert set(names[:-2]) == {"token"}
+    assert set(names[:-2]) == {"progress", "token"}
 
 
 def test_sse_tokens_add_up_to_the_final_answer(client, partner_headers):
