@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import AccessSettings
 from ingestion.catalog_vocabulary import LEVEL_RANKS, level_rank
 from ingestion.documents import LoadError
 from ingestion.loaders import load_file
 from ingestion.metadata import resolve_replacement
+from ingestion.settings import AccessSettings
 from retrieval.access import superseded_as_of
 from tests.helpers import write
 
