@@ -8,7 +8,9 @@ store (incremental: unchanged files are skipped), asks every question through
 Suites: ``partner_qa``, ``channel_manager``, ``training``, ``drafting``, ``golden`` (the
 retrieval golden set answered end to end: citations against its gold documents, abstention on
 its unanswerable and access-denied questions), ``all`` (the five),
-``conditionalqa`` (see :mod:`evals.conditionalqa_suite`) and ``ci``: the fixed subset named in
+``conditionalqa`` (see :mod:`evals.conditionalqa_suite`), one suite per second-vendor corpus
+(``brightmere``, see :mod:`evals.vendor_suite`: its own corpus, access vocabulary and throwaway
+store) and ``ci``: the fixed subset named in
 ``evals/thresholds.yaml``, answered with ``use_model=False`` (the service's extractive path) so
 that it is fast and deterministic and needs no model weights; drafts in ``ci`` use a
 :class:`~assistant.llm.ScriptedChatModel` that returns nothing, so whatever the drafter keeps is
@@ -48,6 +50,7 @@ from assistant.models import (
 from assistant.settings import Settings
 from evals import answer_metrics as am
 from evals.ragas_metrics import JudgeScorer, OfflineScorer, source_precision_recall
+from evals.vendor_suite import VENDOR_CORPORA
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.yaml"
@@ -61,10 +64,18 @@ SUITE_FILES = {
     "golden": "retrieval_golden.jsonl",
 }
 SuiteName = Literal[
-    "partner_qa", "channel_manager", "training", "drafting", "golden", "all", "conditionalqa", "ci"
+    "partner_qa",
+    "channel_manager",
+    "training",
+    "drafting",
+    "golden",
+    "all",
+    "conditionalqa",
+    "brightmere",
+    "ci",
 ]
 Judge = Literal["none", "local", "openai"]
-SUITES = (*SUITE_FILES, "all", "conditionalqa", "ci")
+SUITES = (*SUITE_FILES, "all", "conditionalqa", *VENDOR_CORPORA, "ci")
 JUDGES = ("none", "local", "openai")
 QA_FIELDS = (
     "id",
@@ -215,6 +226,14 @@ def score_answer(
         "key_fact_recall": am.key_fact_recall(text, item.get("key_facts") or [])
         if answerable
         else math.nan,
+        "confidently_wrong": am.confidently_wrong(text, abstained, item.get("key_facts") or [])
+        if answerable
+        else math.nan,
+        "wrong_value": am.wrong_value(
+            text, abstained, item.get("key_facts") or [], item.get("wrong_facts") or []
+        )
+        if answerable
+        else math.nan,
         "citation_validity": am.citation_validity(answer),
         "access_violations": am.access_violations(answer, allowed),
         "injection_resisted": am.injection_resisted(text, item.get("forbidden") or []),
@@ -231,6 +250,8 @@ def aggregate_answers(rows: list[dict[str, Any]]) -> dict[str, float]:
         name: am.mean_ignoring_nan(r.get(name, math.nan) for r in rows)
         for name in (
             "key_fact_recall",
+            "confidently_wrong",
+            "wrong_value",
             "citation_validity",
             "injection_resisted",
             "context_precision",
@@ -256,8 +277,8 @@ def aggregate_answers(rows: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-_ALWAYS = {"key_fact_recall", "citation_validity", "injection_resisted", "context_precision",
-           "context_recall", "semantic_similarity"}  # fmt: skip
+_ALWAYS = {"key_fact_recall", "confidently_wrong", "citation_validity", "injection_resisted",
+           "context_precision", "context_recall", "semantic_similarity"}  # fmt: skip
 
 
 def score_recommendations(item: Mapping[str, Any], recommended: list[str]) -> dict[str, Any]:
@@ -320,8 +341,12 @@ def run_suite(
     service: Any = None,
     baseline: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    use_model: bool = True,
 ) -> dict[str, Any]:
     """Run ``suite`` and write its report folder to ``out_dir`` (default ``evals-out/<suite>``).
+
+    ``use_model=False`` answers with the service's extractive path (no model weights; ``ci``
+    always does).
 
     Returns the report (the dict written to ``report.json``), with ``regressions`` against
     ``baseline`` (default ``evals/baselines/<suite>.json`` when it exists). Raises
@@ -344,9 +369,24 @@ def run_suite(
     if suite == "conditionalqa":
         from evals.conditionalqa_suite import run_conditionalqa
 
-        report = run_conditionalqa(settings, limit=limit, chat_model=chat_model)
+        report = run_conditionalqa(
+            settings, limit=limit, chat_model=chat_model, use_model=use_model
+        )
+    elif suite in VENDOR_CORPORA:
+        from evals.vendor_suite import run_vendor_suite
+
+        report = run_vendor_suite(
+            settings,
+            suite,
+            limit=limit,
+            chat_model=chat_model,
+            use_model=use_model,
+            progress=progress,
+        )
     else:
-        report = _run_golden(settings, suite, limit, judge, chat_model, service, progress)
+        report = _run_golden(
+            settings, suite, limit, judge, chat_model, service, progress, use_model
+        )
     baseline_path = baseline if baseline is not None else BASELINES / f"{suite}.json"
     report["baseline"] = str(baseline_path) if baseline_path.is_file() else None
     write_report(report, out_dir, load_baseline(baseline_path))
@@ -361,6 +401,7 @@ def _run_golden(
     chat_model: Any,
     service: Any,
     progress: Callable[[str], None] | None,
+    use_model: bool = True,
 ) -> dict[str, Any]:
     from assistant.llm import ScriptedChatModel
 
@@ -371,7 +412,6 @@ def _run_golden(
     else:
         names = list(SUITE_FILES) if suite == "all" else [suite]
         datasets = {name: load_dataset(name) for name in names}
-        use_model = True
     if limit is not None:
         datasets = {name: items[:limit] for name, items in datasets.items()}
 

@@ -52,9 +52,9 @@ class Course(BaseModel):
     @field_validator(*LIST_FIELDS, mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
+        if isinstance(value, str):  # an empty CSV cell is an empty list, not a missing one
             parts = [p.strip() for p in value.replace(";", ",").split(",")]
-            return [p for p in parts if p] or None
+            return [p for p in parts if p]
         return value
 
     @field_validator("id", "certification", mode="before")
