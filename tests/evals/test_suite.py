@@ -158,3 +158,12 @@ def test_channel_manager_may_see_internal_documents(sample_kb, sample_settings):
         CallerContext(role="channel_manager")
     )
     assert "internal/discount-approval-matrix.md" in allowed
+
+
+def test_wrong_row_answer_is_confidently_wrong_and_an_abstention_is_not():
+    item = {**ITEM, "wrong_facts": ["90 days"]}
+    wrong = score_answer(item, _answer("Registrations are protected for 90 days [1]."), ALLOWED)
+    assert (wrong["confidently_wrong"], wrong["wrong_value"]) == (1.0, 1.0)
+    abstained = score_answer(item, _answer("I can't answer.", [], "abstained"), ALLOWED)
+    assert (abstained["confidently_wrong"], abstained["wrong_value"]) == (0.0, 0.0)
+    assert aggregate_answers([wrong, abstained])["confidently_wrong"] == 0.5

@@ -128,3 +128,11 @@ def test_ingest_resolves_titles_and_warns_on_ambiguity(settings, kb_factory, tmp
     (warning,) = summary.warnings
     assert warning.startswith("old.md: superseded_by 'Rules 2026' is the title of several")
     assert "copy.md, new.md" in warning
+
+
+def test_empty_csv_list_cells_are_empty_lists_and_access_cells_mean_everyone():
+    csv_text = "id,title,prerequisites,role,tiers,regions\nE1,Course,,,,\n"
+    (doc,) = load_file(Path("c.csv"), "c.csv", csv_text.encode())
+    record = doc.raw_metadata["_record"]
+    assert record["prerequisites"] == [] and record["role"] == []
+    assert "tiers" not in doc.raw_metadata and "regions" not in doc.raw_metadata
