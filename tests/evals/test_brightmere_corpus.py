@@ -53,7 +53,9 @@ def test_dataset_covers_every_kind_and_four_other_languages():
             "injection", "multilingual", "cross_lingual", "paraphrase"} <= kinds  # fmt: skip
     for language in ("de", "es", "fr", "ja"):
         assert sum(i["answer_language"] == language for i in items) >= 4, language
-    german_only = [i for i in items if i["gold_sources"] == ["regional/dach-partner-addendum-de.md"]]
+    german_only = [
+        i for i in items if i["gold_sources"] == ["regional/dach-partner-addendum-de.md"]
+    ]
     assert any(i["answer_language"] == "en" for i in german_only)
 
 
@@ -66,10 +68,14 @@ def test_dataset_covers_every_kind_and_four_other_languages():
             lambda i: i["id"] == "bm055" and i.update(caller={**i["caller"], "tier": "elite"}),
             "bm055: denied source program/elite-partner-benefits.md IS visible",
         ),
-        (lambda i: i["id"] == "bm001" and i.update(caller={**i["caller"], "tier": "gold"}),
-         "bm001: tier 'gold'"),  # fmt: skip
         (
-            lambda i: i["id"] == "bm064" and i.update(caller={**i["caller"], "as_of": "2026-06-01"}),
+            lambda i: i["id"] == "bm001" and i.update(caller={**i["caller"], "tier": "gold"}),
+            "bm001: tier 'gold'",
+        ),  # fmt: skip
+        (
+            lambda i: (
+                i["id"] == "bm064" and i.update(caller={**i["caller"], "as_of": "2026-06-01"})
+            ),
             "bm064: gold source program/deal-registration-policy-2024.md is not visible",
         ),
     ],
@@ -88,12 +94,16 @@ def test_checker_catches_items_that_do_not_hold(tmp_path, edit, expected):
 
 def test_language_scores_and_breakdown():
     de = {"answer_language": "de"}
-    assert language_scores(de, "Logs werden standardmäßig 180 Tage aufbewahrt [1].")[
-        "answer_language_correct"
-    ] == 1.0
-    assert language_scores(de, "Logs are kept for 180 days by default [1].")[
-        "answer_language_correct"
-    ] == 0.0
+    assert (
+        language_scores(de, "Logs werden standardmäßig 180 Tage aufbewahrt [1].")[
+            "answer_language_correct"
+        ]
+        == 1.0
+    )
+    assert (
+        language_scores(de, "Logs are kept for 180 days by default [1].")["answer_language_correct"]
+        == 0.0
+    )
     rows = [
         {"kind": "table", "answerable": True, "abstained": False, "access_violations": 0,
          "key_fact_recall": 1.0, "confidently_wrong": 0.0},
@@ -130,9 +140,8 @@ def test_corpus_ingests_with_its_own_vocabulary_only(settings, kb_factory):
 def test_suite_runs_in_a_throwaway_store_and_database(tmp_path, settings):
     """Extractive path on a few items: the report has the figures, the product's store and app
     database are never created."""
-    from evals.suite import run_suite
-
     from evals import vendor_suite
+    from evals.suite import run_suite
 
     ids = ["bm018", "bm055", "bm083"]
     report = vendor_suite.run_vendor_suite(settings, "brightmere", use_model=False, item_ids=ids)
