@@ -144,12 +144,17 @@ def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, Any]:
 
 
 def ci_items(thresholds: Mapping[str, Any] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The ``ci`` subset: the item ids listed under ``ci.items`` in the thresholds file."""
+    """The ``ci`` subset: the item ids listed under ``ci.items`` in the thresholds file (a
+    second-vendor corpus's items are loaded from its own dataset; the runner answers them from
+    its own throwaway store)."""
+    from evals.vendor_suite import load_items
+
     thresholds = thresholds if thresholds is not None else load_thresholds()
     wanted = (thresholds.get("ci") or {}).get("items") or {}
     subset: dict[str, list[dict[str, Any]]] = {}
     for name, ids in wanted.items():
-        by_id = {item["id"]: item for item in load_dataset(name)}
+        items = load_items(VENDOR_CORPORA[name]) if name in VENDOR_CORPORA else load_dataset(name)
+        by_id = {item["id"]: item for item in items}
         unknown = [i for i in ids if i not in by_id]
         if unknown:
             raise EvalError(f"ci items not in {name}: {', '.join(unknown)}")
@@ -405,8 +410,10 @@ def _run_golden(
 ) -> dict[str, Any]:
     from assistant.llm import ScriptedChatModel
 
+    vendor_sets: dict[str, list[dict[str, Any]]] = {}
     if suite == "ci":
         datasets = ci_items()
+        vendor_sets = {n: datasets.pop(n) for n in list(datasets) if n in VENDOR_CORPORA}
         use_model = False
         chat_model = chat_model or ScriptedChatModel(lambda messages: "", name="scripted-empty")
     else:
@@ -464,6 +471,19 @@ def _run_golden(
         if name not in ("training", "drafting"):
             aggregate["paths"] = dict(Counter(r["path"] for r in scored))  # type: ignore[assignment]
         suites[name] = {"aggregate": aggregate, "items": rows}
+    for name, items in vendor_sets.items():  # each in its own store, with its own vocabulary
+        from evals.vendor_suite import run_vendor_suite
+
+        ids = [item["id"] for item in items][:limit]
+        vendor = run_vendor_suite(
+            settings,
+            name,
+            chat_model=chat_model,
+            use_model=False,
+            item_ids=ids,
+            progress=progress,
+        )
+        suites[name] = vendor["suites"][name]
 
     model_name = "extractive (use_model=False)" if not use_model else _chat_model_name(service)
     return {

@@ -70,7 +70,8 @@ def test_partner_qa_covers_abstentions_injections_and_follow_ups():
 
 def test_ci_subset_names_existing_items():
     subset = ci_items()
-    assert set(subset) == set(SUITE_FILES) and 15 <= sum(map(len, subset.values())) <= 50
+    assert set(subset) == set(SUITE_FILES) | {"brightmere"}
+    assert 15 <= sum(map(len, subset.values())) <= 70
 
 
 def test_perfect_answer_scores_full_marks():
