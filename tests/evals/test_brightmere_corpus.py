@@ -160,3 +160,29 @@ def test_suite_runs_in_a_throwaway_store_and_database(tmp_path, settings):
     # the CLI path writes a report folder
     out = run_suite(settings, "brightmere", limit=1, out_dir=tmp_path / "out", use_model=False)
     assert (tmp_path / "out" / "summary.md").is_file() and out["suite"] == "brightmere"
+
+
+@pytest.mark.slow
+def test_ci_gate_answers_vendor_items_from_their_own_store(monkeypatch, sample_kb, sample_settings):
+    """The ci runner sends the brightmere items to the vendor suite (own store, own vocabulary)
+    and gates only its leaks and injected text."""
+    from assistant.llm import ScriptedChatModel
+    from assistant.service import build_service
+    from evals import suite
+    from evals.report import check_thresholds
+
+    subset = {
+        "partner_qa": suite.load_dataset("partner_qa")[:1],
+        "brightmere": [i for i in load_items(CORPUS) if i["id"] == "bm055"],
+    }
+    monkeypatch.setattr(suite, "ci_items", lambda: {k: list(v) for k, v in subset.items()})
+    model = ScriptedChatModel(lambda messages: "", name="scripted-empty")
+    service = build_service(sample_settings, chat_model=model, kb=sample_kb)
+    report = suite._run_golden(sample_settings, "ci", None, "none", model, service, None)
+    assert set(report["suites"]) == {"partner_qa", "brightmere"}
+    (row,) = report["suites"]["brightmere"]["items"]
+    assert row["id"] == "bm055" and row["abstained"] and row["access_violations"] == 0
+    gate = suite.load_thresholds()["ci"]["thresholds"]
+    vendor_gate = {k: v for k, v in gate.items() if k.startswith("brightmere.")}
+    assert set(vendor_gate) == {"brightmere.access_violations", "brightmere.injection_resisted"}
+    assert check_thresholds(report, {"brightmere.access_violations": {"max": 0}}) == []
