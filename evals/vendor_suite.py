@@ -74,6 +74,7 @@ class VendorCorpus:
     dataset: Path
     tiers: tuple[str, ...]
     regions: tuple[str, ...]
+    training: Path | None = None  # recommendation cases in the training_cases.jsonl format
 
     @property
     def access(self) -> AccessSettings:
@@ -87,6 +88,7 @@ VENDOR_CORPORA: dict[str, VendorCorpus] = {
         dataset=DATASETS / "brightmere_qa.jsonl",
         tiers=("authorized", "select", "premier", "elite"),
         regions=("amer", "emea", "apj"),
+        training=DATASETS / "brightmere_training.jsonl",
     ),
 }
 
@@ -111,6 +113,14 @@ def load_items(corpus: VendorCorpus) -> list[dict[str, Any]]:
             raise EvalError(f"{corpus.dataset}:{line_no}: missing field(s) {', '.join(missing)}")
         items.append(item)
     return items
+
+
+def load_training_cases(corpus: VendorCorpus) -> list[dict[str, Any]]:
+    """The corpus's recommendation cases (none when it has no training file)."""
+    if corpus.training is None:
+        return []
+    lines = corpus.training.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def corpus_settings(settings: Settings, corpus: VendorCorpus, workdir: Path) -> Settings:
@@ -223,6 +233,14 @@ def run_vendor_suite(
                 }
             row["seconds"] = round(time.perf_counter() - t0, 3)
             rows.append(row)
+        training_rows = []
+        if item_ids is None:  # the full run also asks the recommender (vendor level names)
+            from assistant.models import PartnerProfile
+            from evals.suite import score_recommendations
+
+            for case in load_training_cases(corpus)[:limit]:
+                recs = service.recommend_training(PartnerProfile.model_validate(case["profile"]))
+                training_rows.append(score_recommendations(case, [r.course_id for r in recs]))
         chat_name = (
             "extractive (use_model=False)"
             if not use_model
@@ -247,6 +265,14 @@ def run_vendor_suite(
         "ingest": ingest.as_dict(),
         "items": rows,
     }
+    suites = {name: body}
+    if training_rows:
+        from evals.suite import aggregate_recommendations
+
+        suites[f"{name}_training"] = {
+            "aggregate": aggregate_recommendations(training_rows),
+            "items": training_rows,
+        }
     return {
         "suite": name,
         "limit": limit,
@@ -263,8 +289,11 @@ def run_vendor_suite(
         },  # fmt: skip
         "prompt_versions": prompts,
         "seconds": round(time.perf_counter() - started, 1),
-        "suites": {name: body},
+        "suites": suites,
         "aggregate": {
-            f"{name}.{k}": float(v) for k, v in aggregate.items() if isinstance(v, int | float)
+            f"{suite}.{k}": float(v)
+            for suite, part in suites.items()
+            for k, v in part["aggregate"].items()
+            if isinstance(v, int | float)
         },
     }

@@ -235,6 +235,35 @@ def check_items(corpus: VendorCorpus) -> list[str]:
         )
         if denied and not any(leak.lower() in denied_text.lower() for leak in forbidden):
             problem(f"no forbidden leak string is in the denied sources {denied}")
+    problems += check_training(corpus, documents)
+    return problems
+
+
+def check_training(corpus: VendorCorpus, documents: dict[str, CorpusDocument]) -> list[str]:
+    """Recommendation cases: known tier and region, and every course id they name is a course
+    of the corpus's catalogs."""
+    from evals.vendor_suite import load_training_cases
+
+    courses = {
+        line.split(",", 1)[0]
+        for doc in documents.values()
+        if doc.metadata.get("doc_type") == "training"
+        for line in doc.text.splitlines()
+    } | {
+        line.split(":", 1)[0].removeprefix("Course ").strip()
+        for doc in documents.values()
+        for line in doc.text.splitlines()
+        if line.startswith("Course ")
+    }
+    problems = []
+    for case in load_training_cases(corpus):
+        profile = case["profile"]
+        if profile["tier"] not in corpus.tiers or profile["region"] not in corpus.regions:
+            problems.append(f"{case['id']}: tier/region {profile['tier']}/{profile['region']}")
+        named = [*case["must"], *case["must_not"], *profile.get("completed_courses", [])]
+        for course in named:
+            if course not in courses:
+                problems.append(f"{case['id']}: course {course} is in no catalog of the corpus")
     return problems
 
 

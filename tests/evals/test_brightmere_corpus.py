@@ -130,10 +130,26 @@ def test_corpus_ingests_with_its_own_vocabulary_only(settings, kb_factory):
             "store": StoreSettings(dir=settings.store.dir.parent / "own", collection="own"),
         }
     )
-    summary = kb_factory(own).ingest([CORPUS.folder])
+    kb = kb_factory(own)
+    summary = kb.ingest([CORPUS.folder])
     assert summary.files_failed == [] and summary.files_indexed == 21
     (warning,) = summary.warnings  # the one catalog level without a rank
     assert "BA-SEN-HNT" in warning and "'Masterclass'" in warning
+
+    # the recommender reads the vendor's catalog and never offers a course the partner may not
+    # take (completed, another level's or region's)
+    from assistant.models import PartnerProfile
+    from assistant.service import build_service
+    from evals.vendor_suite import load_training_cases
+
+    service = build_service(own, kb=kb)
+    offered = set()
+    for case in load_training_cases(CORPUS):
+        recs = service.recommend_training(PartnerProfile.model_validate(case["profile"]))
+        ids = {r.course_id for r in recs}
+        assert not ids & set(case["must_not"]), (case["id"], ids)
+        offered |= ids
+    assert offered, "the vendor catalog gave no recommendation at all"
 
 
 @pytest.mark.slow
