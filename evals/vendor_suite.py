@@ -16,7 +16,9 @@ wrong, citation validity, access violations, injection resistance) plus:
   expected one; reported per language (``answer_language_accuracy_de`` ...);
 - **figures per question kind** (``kind``: fact, table, price, sla, paraphrase, near_miss,
   access_denied, superseded, follow_up, injection, multilingual, cross_lingual, internal) and per
-  language, in the report's ``breakdown``.
+  language, in the report's ``breakdown``;
+- on a full run, the corpus's recommendation cases (``<name>_training``: precision, recall,
+  must-not courses recommended) against the vendor's own catalog vocabulary.
 
 The items' key facts are checked against the corpus text by ``evals/corpora/check_dataset.py``.
 """
