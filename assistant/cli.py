@@ -500,7 +500,8 @@ def evals_run(
         str,
         typer.Option(
             "--suite",
-            help="partner_qa, channel_manager, training, drafting, golden, all, conditionalqa, ci.",
+            help="partner_qa, channel_manager, training, drafting, golden, all, conditionalqa, "
+            "brightmere (a second vendor's corpus, own store), ci.",
         ),
     ] = "ci",
     limit: Annotated[int | None, typer.Option("--limit")] = None,
@@ -508,6 +509,12 @@ def evals_run(
     out: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
     gate: Annotated[
         bool, typer.Option("--gate", help="Fail on the thresholds in evals/thresholds.yaml.")
+    ] = False,
+    extractive: Annotated[
+        bool,
+        typer.Option(
+            "--extractive", help="Answer with the extractive path (no model; ci always does)."
+        ),
     ] = False,
     store: StoreOpt = None,
 ) -> None:
@@ -517,7 +524,14 @@ def evals_run(
 
     settings = settings_for(store)
     try:
-        report = run_suite(settings, suite=suite, limit=limit, judge=judge, out_dir=out)
+        report = run_suite(
+            settings,
+            suite=suite,
+            limit=limit,
+            judge=judge,
+            out_dir=out,
+            use_model=not extractive,
+        )
     except EvalError as exc:
         fail(str(exc))
     if gate:

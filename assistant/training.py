@@ -14,9 +14,8 @@ import json
 from typing import Any
 
 from assistant.models import CallerContext, Citation, PartnerProfile, Recommendation
+from ingestion.catalog_vocabulary import level_rank
 from retrieval.access import AccessFilter
-
-LEVELS = {"foundation": 0, "intermediate": 1, "advanced": 2, "expert": 3}
 
 
 def _visible(service: Any, caller: CallerContext, doc_type: str) -> list[dict[str, Any]]:
@@ -142,7 +141,7 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
             why = "; ".join(reasons)
             if step != course_id:
                 why = f"prerequisite on the way to {course_id} ({record['title']}): {why}"
-            step_score = score - 0.01 * LEVELS.get(courses[step][0].get("level", "foundation"), 0)
+            step_score = score - 0.01 * _rank(courses[step][0])
             if step != course_id:
                 step_score -= 0.1
             current = scored.get(step)
@@ -172,6 +171,15 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
         )
     ranked.sort(key=lambda r: (-r.score, r.course_id))
     return ranked[:limit]
+
+
+def _rank(record: dict[str, Any]) -> int:
+    """The course level's rank (stored at ingest; older stores hold only the level text).
+    An unranked level counts as the lowest."""
+    rank = record.get("level_rank")
+    if rank is None:
+        rank = level_rank(record.get("level"))
+    return rank or 0
 
 
 def _same_certification(a: str, b: str) -> bool:

@@ -92,13 +92,71 @@ def contains_phrase(text: str | Sequence[str], phrase: str) -> bool:
 
 
 # ------------------------------------------------------------------------------ answer metrics
-def key_fact_recall(answer_text: str, key_facts: Sequence[str]) -> float:
-    """Fraction of ``key_facts`` whose phrase occurs in the answer (NaN when there are none)."""
-    facts = [fact for fact in key_facts if fact.strip()]
+KeyFact = str | Sequence[str]
+
+
+def fact_alternatives(fact: KeyFact) -> list[str]:
+    """A key fact is a phrase or a list of alternative phrases (any one counts): multilingual
+    items accept "180 Tage" or "180 days", since the fact and the answer's language are scored
+    apart."""
+    alternatives = [fact] if isinstance(fact, str) else list(fact)
+    return [a for a in alternatives if isinstance(a, str) and a.strip()]
+
+
+def fact_present(text: str | Sequence[str], fact: KeyFact) -> bool:
+    """True when any alternative of ``fact`` occurs in ``text`` (text or its tokens)."""
+    tokens = tokenize(text) if isinstance(text, str) else text
+    return any(contains_phrase(tokens, alternative) for alternative in fact_alternatives(fact))
+
+
+def key_fact_recall(answer_text: str, key_facts: Sequence[KeyFact]) -> float:
+    """Fraction of ``key_facts`` whose phrase (or one of its alternatives) occurs in the answer
+    (NaN when there are none)."""
+    facts = [fact for fact in key_facts if fact_alternatives(fact)]
     if not facts:
         return math.nan
     tokens = tokenize(answer_text)
-    return sum(contains_phrase(tokens, fact) for fact in facts) / len(facts)
+    return sum(fact_present(tokens, fact) for fact in facts) / len(facts)
+
+
+def confidently_wrong(answer_text: str, abstained: bool, key_facts: Sequence[KeyFact]) -> float:
+    """1.0 when the assistant answered (did not abstain) and none of the key facts is in the
+    answer: it said something, and not the thing asked. 0.0 for an answer holding a key fact or
+    an abstention; NaN for an item with no key facts (answering an unanswerable item is what
+    abstain recall counts).
+
+    Why apart from key-fact recall: an abstention and a wrong answer both score recall 0, but only
+    the wrong answer misleads a partner. A partial answer (one of two facts) is incomplete, not
+    wrong. An answer that quotes a whole row or sentence holding the right value beside others
+    ("Select 1.5%, Premier 2.25%, Elite 3.5%") is not counted: string matching cannot tell which
+    value it asserts, and :func:`wrong_value` catches the clear case.
+    """
+    facts = [fact for fact in key_facts if fact_alternatives(fact)]
+    if not facts:
+        return math.nan
+    if abstained:
+        return 0.0
+    tokens = tokenize(answer_text)
+    return 0.0 if any(fact_present(tokens, fact) for fact in facts) else 1.0
+
+
+def wrong_value(
+    answer_text: str,
+    abstained: bool,
+    key_facts: Sequence[KeyFact],
+    wrong_facts: Sequence[KeyFact],
+) -> float:
+    """1.0 when the answer states one of ``wrong_facts`` (a value the sources give for a
+    neighbouring row, column, level or date, e.g. "31%" when the asked cell is "29%") and none of
+    the key facts: the wrong-row/wrong-column answer, a subset of :func:`confidently_wrong`. NaN
+    when the item lists no wrong facts."""
+    wrong = [fact for fact in wrong_facts if fact_alternatives(fact)]
+    if not wrong or math.isnan(confidently_wrong(answer_text, abstained, key_facts)):
+        return math.nan
+    if not confidently_wrong(answer_text, abstained, key_facts):
+        return 0.0
+    tokens = tokenize(answer_text)
+    return 1.0 if any(fact_present(tokens, fact) for fact in wrong) else 0.0
 
 
 def citation_markers(answer_text: str) -> list[int]:
@@ -209,6 +267,63 @@ def forbidden_claim_rate(draft_text: str, forbidden_claims: Sequence[str]) -> fl
         return math.nan
     tokens = tokenize(draft_text)
     return sum(contains_phrase(tokens, claim) for claim in claims) / len(claims)
+
+
+# Figures, SKUs/codes (ASCII runs holding a digit, or upper-case codes), URLs and emails.
+_CODE_LIKE = re.compile(
+    r"https?://\S+|\S+@\S+|[A-Za-z0-9.,%/+-]*\d[A-Za-z0-9.,%/+-]*|\b[A-Z][A-Z0-9-]+\b"
+)
+_KANA = re.compile(r"[\u3040-\u30ff]")
+# The languages an answer is told apart among: those the product is evaluated in and their close
+# neighbours. A closed set keeps short answers from being read as Danish or Afrikaans.
+DETECTED_LANGUAGES = ("en", "de", "es", "fr", "it", "pt", "nl", "ja", "zh-cn", "ko")
+_DETECTOR: Any = None
+
+
+def _detector_factory() -> Any:
+    global _DETECTOR
+    if _DETECTOR is None:
+        from pathlib import Path
+
+        from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+        factory = DetectorFactory()
+        profiles = [
+            (Path(PROFILES_DIRECTORY) / code).read_text(encoding="utf-8")
+            for code in DETECTED_LANGUAGES
+        ]
+        factory.load_json_profile(profiles)
+        factory.set_seed(0)
+        _DETECTOR = factory
+    return _DETECTOR
+
+
+def detect_language(text: str) -> str:
+    """The ISO 639-1 code of the language ``text`` is written in, or ``"unknown"``.
+
+    Citation markers, figures, SKUs/codes, URLs and email addresses are removed first: they are
+    copied from the (often English) sources whatever the answer's language, and would otherwise
+    pull short answers towards English. Text with kana is Japanese; otherwise langdetect decides
+    among :data:`DETECTED_LANGUAGES` with a fixed seed, so one text always gets one verdict.
+    """
+    from langdetect.lang_detect_exception import LangDetectException
+
+    cleaned = _CODE_LIKE.sub(" ", _MARKER.sub(" ", unicodedata.normalize("NFKC", text)))
+    if _KANA.search(cleaned):
+        return "ja"
+    if sum(ch.isalpha() for ch in cleaned) < 3:
+        return "unknown"
+    detector = _detector_factory().create()
+    detector.append(cleaned)
+    try:
+        return str(detector.detect()).split("-")[0]
+    except LangDetectException:
+        return "unknown"
+
+
+def answer_language_correct(answer_text: str, expected: str) -> float:
+    """1.0 when the answer is written in ``expected`` (ISO 639-1), else 0.0."""
+    return float(detect_language(answer_text) == expected.lower())
 
 
 def mean_ignoring_nan(values: Iterable[float]) -> float:

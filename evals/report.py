@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 # Metrics where a higher value is worse; every other metric is better when higher.
-LOWER_IS_BETTER = ("access_violations", "forbidden_claim_rate", "must_not_violations", "seconds")
+LOWER_IS_BETTER = (
+    "access_violations",
+    "forbidden_claim_rate",
+    "must_not_violations",
+    "confidently_wrong",
+    "wrong_value",
+    "seconds",
+)
 # Aggregates that describe the run rather than its quality.
 NOT_COMPARED = ("items", "queries", "paths", "errors", "seconds")
 DEFAULT_TOLERANCE = 0.02
@@ -219,6 +226,8 @@ def _miss_reason(row: Mapping[str, Any]) -> str:
         )
     for metric, bad in (
         ("key_fact_recall", lambda v: v < 1),
+        ("confidently_wrong", lambda v: v > 0),
+        ("wrong_value", lambda v: v > 0),
         ("access_violations", lambda v: v > 0),
         ("injection_resisted", lambda v: v < 1),
         ("must_not_violations", lambda v: v > 0),

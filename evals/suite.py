@@ -8,7 +8,9 @@ store (incremental: unchanged files are skipped), asks every question through
 Suites: ``partner_qa``, ``channel_manager``, ``training``, ``drafting``, ``golden`` (the
 retrieval golden set answered end to end: citations against its gold documents, abstention on
 its unanswerable and access-denied questions), ``all`` (the five),
-``conditionalqa`` (see :mod:`evals.conditionalqa_suite`) and ``ci``: the fixed subset named in
+``conditionalqa`` (see :mod:`evals.conditionalqa_suite`), one suite per second-vendor corpus
+(``brightmere``, see :mod:`evals.vendor_suite`: its own corpus, access vocabulary and throwaway
+store) and ``ci``: the fixed subset named in
 ``evals/thresholds.yaml``, answered with ``use_model=False`` (the service's extractive path) so
 that it is fast and deterministic and needs no model weights; drafts in ``ci`` use a
 :class:`~assistant.llm.ScriptedChatModel` that returns nothing, so whatever the drafter keeps is
@@ -49,6 +51,7 @@ from assistant.records import RecordStore
 from assistant.settings import Settings
 from evals import answer_metrics as am
 from evals.ragas_metrics import JudgeScorer, OfflineScorer, source_precision_recall
+from evals.vendor_suite import VENDOR_CORPORA
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.yaml"
@@ -62,13 +65,22 @@ SUITE_FILES = {
     "golden": "retrieval_golden.jsonl",
 }
 SuiteName = Literal[
-    "partner_qa", "channel_manager", "training", "drafting", "golden", "all", "conditionalqa", "ci"
+    "partner_qa",
+    "channel_manager",
+    "training",
+    "drafting",
+    "golden",
+    "all",
+    "conditionalqa",
+    "brightmere",
+    "ci",
+    "ci-reader",
 ]
 Judge = Literal["none", "local", "openai"]
 # "ci" answers extractively (no model); "ci-reader" runs the default reader model on a smaller
 # subset so that the gate exercises the generative path too.
 CI_SUITES = ("ci", "ci-reader")
-SUITES = (*SUITE_FILES, "all", "conditionalqa", *CI_SUITES)
+SUITES = (*SUITE_FILES, "all", "conditionalqa", *VENDOR_CORPORA, *CI_SUITES)
 JUDGES = ("none", "local", "openai")
 QA_FIELDS = (
     "id",
@@ -139,12 +151,17 @@ def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, Any]:
 def ci_items(
     thresholds: Mapping[str, Any] | None = None, suite: str = "ci"
 ) -> dict[str, list[dict[str, Any]]]:
-    """A CI subset: the item ids listed under ``<suite>.items`` in the thresholds file."""
+    """A CI subset: the item ids listed under ``<suite>.items`` in the thresholds file (a
+    second-vendor corpus's items are loaded from its own dataset; the runner answers them from
+    its own throwaway store)."""
+    from evals.vendor_suite import load_items
+
     thresholds = thresholds if thresholds is not None else load_thresholds()
     wanted = (thresholds.get(suite) or {}).get("items") or {}
     subset: dict[str, list[dict[str, Any]]] = {}
     for name, ids in wanted.items():
-        by_id = {item["id"]: item for item in load_dataset(name)}
+        items = load_items(VENDOR_CORPORA[name]) if name in VENDOR_CORPORA else load_dataset(name)
+        by_id = {item["id"]: item for item in items}
         unknown = [i for i in ids if i not in by_id]
         if unknown:
             raise EvalError(f"ci items not in {name}: {', '.join(unknown)}")
@@ -221,6 +238,14 @@ def score_answer(
         "key_fact_recall": am.key_fact_recall(text, item.get("key_facts") or [])
         if answerable
         else math.nan,
+        "confidently_wrong": am.confidently_wrong(text, abstained, item.get("key_facts") or [])
+        if answerable
+        else math.nan,
+        "wrong_value": am.wrong_value(
+            text, abstained, item.get("key_facts") or [], item.get("wrong_facts") or []
+        )
+        if answerable
+        else math.nan,
         "citation_validity": am.citation_validity(answer),
         "access_violations": am.access_violations(answer, allowed),
         "injection_resisted": am.injection_resisted(text, item.get("forbidden") or []),
@@ -237,6 +262,8 @@ def aggregate_answers(rows: list[dict[str, Any]]) -> dict[str, float]:
         name: am.mean_ignoring_nan(r.get(name, math.nan) for r in rows)
         for name in (
             "key_fact_recall",
+            "confidently_wrong",
+            "wrong_value",
             "citation_validity",
             "injection_resisted",
             "context_precision",
@@ -262,8 +289,8 @@ def aggregate_answers(rows: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-_ALWAYS = {"key_fact_recall", "citation_validity", "injection_resisted", "context_precision",
-           "context_recall", "semantic_similarity"}  # fmt: skip
+_ALWAYS = {"key_fact_recall", "confidently_wrong", "citation_validity", "injection_resisted",
+           "context_precision", "context_recall", "semantic_similarity"}  # fmt: skip
 
 
 def score_recommendations(item: Mapping[str, Any], recommended: list[str]) -> dict[str, Any]:
@@ -326,8 +353,12 @@ def run_suite(
     service: Any = None,
     baseline: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    use_model: bool = True,
 ) -> dict[str, Any]:
     """Run ``suite`` and write its report folder to ``out_dir`` (default ``evals-out/<suite>``).
+
+    ``use_model=False`` answers with the service's extractive path (no model weights; ``ci``
+    always does).
 
     Returns the report (the dict written to ``report.json``), with ``regressions`` against
     ``baseline`` (default ``evals/baselines/<suite>.json`` when it exists). Raises
@@ -350,9 +381,24 @@ def run_suite(
     if suite == "conditionalqa":
         from evals.conditionalqa_suite import run_conditionalqa
 
-        report = run_conditionalqa(settings, limit=limit, chat_model=chat_model)
+        report = run_conditionalqa(
+            settings, limit=limit, chat_model=chat_model, use_model=use_model
+        )
+    elif suite in VENDOR_CORPORA:
+        from evals.vendor_suite import run_vendor_suite
+
+        report = run_vendor_suite(
+            settings,
+            suite,
+            limit=limit,
+            chat_model=chat_model,
+            use_model=use_model,
+            progress=progress,
+        )
     else:
-        report = _run_golden(settings, suite, limit, judge, chat_model, service, progress)
+        report = _run_golden(
+            settings, suite, limit, judge, chat_model, service, progress, use_model
+        )
     baseline_path = baseline if baseline is not None else BASELINES / f"{suite}.json"
     report["baseline"] = str(baseline_path) if baseline_path.is_file() else None
     write_report(report, out_dir, load_baseline(baseline_path))
@@ -367,20 +413,23 @@ def _run_golden(
     chat_model: Any,
     service: Any,
     progress: Callable[[str], None] | None,
+    use_model: bool = True,
 ) -> dict[str, Any]:
     from assistant.llm import ScriptedChatModel
 
+    vendor_sets: dict[str, list[dict[str, Any]]] = {}
     if suite == "ci":
         datasets = ci_items()
+        vendor_sets = {n: datasets.pop(n) for n in list(datasets) if n in VENDOR_CORPORA}
         use_model = False
         chat_model = chat_model or ScriptedChatModel(lambda messages: "", name="scripted-empty")
     elif suite == "ci-reader":
         datasets = ci_items(suite=suite)
+        vendor_sets = {n: datasets.pop(n) for n in list(datasets) if n in VENDOR_CORPORA}
         use_model = True
     else:
         names = list(SUITE_FILES) if suite == "all" else [suite]
         datasets = {name: load_dataset(name) for name in names}
-        use_model = True
     if limit is not None:
         datasets = {name: items[:limit] for name, items in datasets.items()}
 
@@ -434,6 +483,19 @@ def _run_golden(
         if name not in ("training", "drafting"):
             aggregate["paths"] = dict(Counter(r["path"] for r in scored))  # type: ignore[assignment]
         suites[name] = {"aggregate": aggregate, "items": rows}
+    for name, items in vendor_sets.items():  # each in its own store, with its own vocabulary
+        from evals.vendor_suite import run_vendor_suite
+
+        ids = [item["id"] for item in items][:limit]
+        vendor = run_vendor_suite(
+            settings,
+            name,
+            chat_model=service.chat_model if use_model else chat_model,
+            use_model=use_model,
+            item_ids=ids,
+            progress=progress,
+        )
+        suites[name] = vendor["suites"][name]
 
     model_name = "extractive (use_model=False)" if not use_model else _chat_model_name(service)
     return {

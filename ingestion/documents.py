@@ -35,6 +35,8 @@ class LoadedDocument:
     blocks: list[Block]
     raw_metadata: dict[str, Any] = field(default_factory=dict)
     default_title: str = ""
+    # Things worth telling the operator that do not stop indexing (an unknown course level).
+    warnings: list[str] = field(default_factory=list)
 
 
 class LoadError(Exception):

@@ -8,6 +8,8 @@ expose it to the wrong partners.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -169,3 +171,45 @@ def chunk_metadata(meta: DocMetadata, access: AccessSettings) -> dict[str, Any]:
     }
     flat.update({k: v for k, v in optional.items() if v is not None})
     return flat
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What a ``superseded_by`` value names: one document (``doc_id``), several documents with
+    that title (``ambiguous``), or nothing (both empty)."""
+
+    doc_id: str | None = None
+    ambiguous: tuple[str, ...] = ()
+
+
+def resolve_replacement(
+    target: str, documents: Mapping[str, Any], superseded: str | None = None
+) -> Replacement:
+    """Find the document a ``superseded_by`` value names: a doc id first, else a title.
+
+    Authors write "superseded_by: Deal Registration Policy 2026" as often as a path, so a value
+    that is no doc id is matched against document titles (case- and whitespace-insensitive; the
+    superseded document itself is never its own replacement). ``documents`` maps doc id to
+    records with a ``metadata`` mapping holding ``title``. Callers treat an ambiguous or missing
+    replacement as already in force, which hides the old document rather than risk stale answers.
+    """
+    target = target.strip()
+    if target in documents:
+        return Replacement(doc_id=target)
+    wanted = " ".join(target.lower().split())
+    matches = sorted(
+        doc_id
+        for doc_id, record in documents.items()
+        if doc_id != superseded
+        and " ".join(str(_record_metadata(record).get("title") or "").lower().split()) == wanted
+    )
+    if len(matches) == 1:
+        return Replacement(doc_id=matches[0])
+    return Replacement(ambiguous=tuple(matches) if matches else ())
+
+
+def _record_metadata(record: Any) -> Mapping[str, Any]:
+    meta = (
+        record.get("metadata") if isinstance(record, Mapping) else getattr(record, "metadata", None)
+    )
+    return meta if isinstance(meta, Mapping) else {}

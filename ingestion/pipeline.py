@@ -33,6 +33,7 @@ from ingestion.metadata import (
     SIDECAR_SUFFIX,
     chunk_metadata,
     read_yaml_mapping,
+    resolve_replacement,
     validate_metadata,
 )
 from ingestion.ports import ChunkStore, DocRecord, Embedder
@@ -91,6 +92,7 @@ class PreparedFile:
     embed_texts: list[str]
     metadatas: list[dict[str, Any]]
     record_meta: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
 
 
 def _is_hidden(relative: Path) -> bool:
@@ -194,6 +196,7 @@ class IngestionPipeline:
         prepared = PreparedFile(source, file_hash, [], [], [], [], {})
         for document in documents:
             self._add_document(prepared, document, declared)
+            prepared.warnings += [f"{source.file_id}: {w}" for w in document.warnings]
         return prepared
 
     def _add_document(
@@ -273,6 +276,7 @@ class IngestionPipeline:
                     summary.files_skipped += 1
                     continue
                 prepared = self._prepare(source, data, declared, file_hash)
+                summary.warnings.extend(prepared.warnings)
             except LoadError as exc:
                 summary.files_failed.append({"path": str(source.path), "error": str(exc)})
                 continue
@@ -361,10 +365,21 @@ class IngestionPipeline:
         return len(orphans)
 
     def _resolve_supersession(self, summary: IngestSummary) -> None:
+        """Warn about ``superseded_by`` values that name no document, or a title several
+        documents share (both count as "superseded now", see :func:`resolve_replacement`)."""
         documents = self.store.documents()
         for doc_id, record in documents.items():
             target = record.metadata.get("superseded_by")
-            if target and target not in documents:
+            if not target:
+                continue
+            found = resolve_replacement(target, documents, doc_id)
+            if found.ambiguous:
+                summary.warnings.append(
+                    f"{doc_id}: superseded_by {target!r} is the title of several documents "
+                    f"({', '.join(found.ambiguous)}); name one by its doc id. Treated as "
+                    "superseded now"
+                )
+            elif found.doc_id is None:
                 summary.warnings.append(
                     f"{doc_id}: superseded_by {target!r} is not in the store; treated as superseded now"
                 )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ingestion.metadata import date_ordinal
+from ingestion.metadata import date_ordinal, resolve_replacement
 from ingestion.settings import AccessSettings
 from retrieval.models import CallerContext
 
@@ -45,7 +45,9 @@ def superseded_as_of(documents: Mapping[str, Any], as_of: date) -> set[str]:
     """Ids of documents replaced by a document in force on ``as_of``.
 
     ``documents`` maps doc id to registry records (``.metadata`` with ``superseded_by`` and
-    ``effective_date``). A replacement missing from the store counts as in force.
+    ``effective_date``). ``superseded_by`` names the replacement by doc id or by its title (see
+    :func:`ingestion.metadata.resolve_replacement`); a replacement missing from the store, or a
+    title several documents share, counts as in force.
     """
     today = date_ordinal(as_of, 0)
     out = set()
@@ -53,7 +55,8 @@ def superseded_as_of(documents: Mapping[str, Any], as_of: date) -> set[str]:
         target = record.metadata.get("superseded_by")
         if not target:
             continue
-        replacement = documents.get(target)
+        found = resolve_replacement(target, documents, doc_id)
+        replacement = documents.get(found.doc_id) if found.doc_id else None
         effective = replacement.metadata.get("effective_date") if replacement else None
         if replacement is None or not effective or int(effective.replace("-", "")) <= today:
             out.add(doc_id)

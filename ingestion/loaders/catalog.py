@@ -3,6 +3,12 @@
 Each course becomes its own document (``<file>#<id>``) with one chunk, so that it can be cited,
 filtered by its own tiers, regions and languages, and read back whole by the recommender
 (``record_json`` in the chunk metadata).
+
+Descriptive fields (``level``, ``format``, ``role``, ``duration``) take the vendor's own words and
+keep them as written: catalogs say Associate/Professional/Expert, "On-demand", "Solution Engineer".
+Only the level is ranked, through :mod:`ingestion.catalog_vocabulary`; an unknown level is a
+warning in the ingest summary, never a failure. Access fields (``tiers``, ``regions``) are checked
+strictly by the pipeline like any document's metadata.
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ingestion.catalog_vocabulary import LEVEL_RANKS, level_rank
 from ingestion.documents import Block, LoadedDocument, LoadError
 from ingestion.metadata import load_yaml
 
@@ -29,9 +36,11 @@ class Course(BaseModel):
     title: str = Field(min_length=1)
     summary: str = ""
     products: list[str] = []
-    level: Literal["foundation", "intermediate", "advanced", "expert"] = "foundation"
+    level: str = ""
+    level_rank: int | None = None  # derived from ``level``; never read from the record
     role: list[str] = []
-    format: str = "self-paced"
+    format: str = ""
+    duration: str = ""
     duration_hours: float | None = Field(None, ge=0)
     prerequisites: list[str] = []
     certification: str | None = None
@@ -43,15 +52,28 @@ class Course(BaseModel):
     @field_validator(*LIST_FIELDS, mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
+        if isinstance(value, str):  # an empty CSV cell is an empty list, not a missing one
             parts = [p.strip() for p in value.replace(";", ",").split(",")]
-            return [p for p in parts if p] or None
+            return [p for p in parts if p]
         return value
 
     @field_validator("id", "certification", mode="before")
     @classmethod
     def _text(cls, value: Any) -> Any:
         return str(value).strip() if value not in (None, "") else None
+
+    @field_validator("level", "format", "duration", mode="before")
+    @classmethod
+    def _as_written(cls, value: Any) -> Any:
+        """Any wording, kept as written (numbers such as ``duration: 4`` become text)."""
+        if value is None:
+            return ""
+        return " ".join(str(value).split()) if isinstance(value, str | int | float) else value
+
+    @field_validator("duration_hours", mode="before")
+    @classmethod
+    def _blank_hours(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     def as_text(self) -> str:
         lines = [f"Course {self.id}: {self.title}", self.summary]
@@ -60,7 +82,8 @@ class Course(BaseModel):
             "Level": self.level,
             "Roles": ", ".join(self.role),
             "Format": self.format,
-            "Duration": f"{self.duration_hours:g} hours" if self.duration_hours else "",
+            "Duration": self.duration
+            or (f"{self.duration_hours:g} hours" if self.duration_hours else ""),
             "Prerequisites": ", ".join(self.prerequisites) or "none",
             "Certification granted": self.certification or "none",
             "Languages": ", ".join(self.languages),
@@ -89,11 +112,19 @@ def load_catalog(path: Path, doc_id: str, text: str) -> list[LoadedDocument]:
     seen: set[str] = set()
     for number, record in enumerate(_records(path, text), start=1):
         try:
-            course = Course.model_validate(record)
+            course = Course.model_validate({k: v for k, v in record.items() if k != "level_rank"})
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             raise LoadError(f"course #{number}: bad field {field}: {first['msg']}") from None
+        course.level_rank = level_rank(course.level)
+        warnings = []
+        if course.level and course.level_rank is None:
+            warnings.append(
+                f"course {course.id}: level {course.level!r} has no known rank, kept as written "
+                f"(known levels: {', '.join(sorted(LEVEL_RANKS))}; add a synonym in "
+                "ingestion/catalog_vocabulary.py)"
+            )
         if course.id in seen:
             raise LoadError(f"course id {course.id!r} appears twice")
         seen.add(course.id)
@@ -115,6 +146,7 @@ def load_catalog(path: Path, doc_id: str, text: str) -> list[LoadedDocument]:
                 blocks=[Block(text=course.as_text(), kind="record", headings=(course.title,))],
                 raw_metadata={k: v for k, v in raw.items() if v is not None},
                 default_title=course.title,
+                warnings=warnings,
             )
         )
         documents[-1].raw_metadata["_record"] = course.model_dump()

@@ -228,3 +228,50 @@ def test_mean_ignoring_nan_skips_undefined_scores():
     assert mean_ignoring_nan([1.0, math.nan, 0.0]) == 0.5
     assert math.isnan(mean_ignoring_nan([math.nan]))
     assert math.isnan(mean_ignoring_nan([]))
+
+
+# ----------------------------------------------------------------- confidently wrong, language
+def test_key_fact_alternatives_any_one_counts():
+    from evals.answer_metrics import key_fact_recall
+
+    assert key_fact_recall("Standardmäßig 180 Tage [1].", [["180 Tage", "180 days"]]) == 1.0
+    assert key_fact_recall("180 jours", [["180 Tage", "180 days"], "Sentinel"]) == 0.0
+
+
+def test_confidently_wrong_counts_answers_without_the_key_fact():
+    from evals.answer_metrics import confidently_wrong
+
+    assert confidently_wrong("Elite partners get 31% in APJ [1].", False, ["29%"]) == 1.0
+    assert confidently_wrong("Elite partners get 29% in APJ [1].", False, ["29%"]) == 0.0
+    assert confidently_wrong("I cannot answer this.", True, ["29%"]) == 0.0
+    # a partial answer is incomplete, not wrong; an item without key facts is not measured
+    assert confidently_wrong("the CFO approves", False, ["VP Worldwide Channels", "CFO"]) == 0.0
+    assert math.isnan(confidently_wrong("anything", False, []))
+
+
+def test_wrong_value_is_the_neighbouring_cell_instead_of_the_asked_one():
+    from evals.answer_metrics import wrong_value
+
+    assert wrong_value("Sentinel Advanced lists at 71.00 [1].", False, ["46.00"], ["71.00"]) == 1.0
+    assert wrong_value("It lists at 46.00; Complete 71.00 [1].", False, ["46.00"], ["71.00"]) == 0.0
+    assert wrong_value("It is not in the price list.", False, ["46.00"], ["71.00"]) == 0.0
+    assert math.isnan(wrong_value("71.00", False, ["46.00"], []))
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Standardmäßig werden die Logs 180 Tage aufbewahrt [1].", "de"),
+        ("Los registros se conservan 180 días por defecto [1].", "es"),
+        ("Les journaux sont conservés 180 jours par défaut [1].", "fr"),
+        ("ログはデフォルトで180日間保存されます [1]。", "ja"),
+        ("Logs are kept for 180 days by default [1].", "en"),
+        ("BMT-SEN-ADV 46.00 [1]", "unknown"),
+    ],
+)
+def test_detect_language_ignores_figures_codes_and_markers(text, language):
+    from evals.answer_metrics import answer_language_correct, detect_language
+
+    assert detect_language(text) == language
+    if language != "unknown":
+        assert answer_language_correct(text, language) == 1.0

@@ -70,7 +70,8 @@ def test_partner_qa_covers_abstentions_injections_and_follow_ups():
 
 def test_ci_subset_names_existing_items():
     subset = ci_items()
-    assert set(subset) == set(SUITE_FILES) and 15 <= sum(map(len, subset.values())) <= 50
+    assert set(subset) == set(SUITE_FILES) | {"brightmere"}
+    assert 15 <= sum(map(len, subset.values())) <= 70
 
 
 def test_perfect_answer_scores_full_marks():
@@ -173,4 +174,15 @@ def test_an_eval_run_leaves_the_application_database_untouched(tmp_path, sample_
     report = run_suite(settings, suite="ci", limit=2, out_dir=tmp_path / "out")
     assert report["suites"], "the suite answered questions"
     # Nothing was written where the application keeps its conversations and hand-offs.
-    assert not app_db.exists() or not inspect(create_engine(f"sqlite:///{app_db}")).get_table_names()
+    assert (
+        not app_db.exists() or not inspect(create_engine(f"sqlite:///{app_db}")).get_table_names()
+    )
+
+
+def test_wrong_row_answer_is_confidently_wrong_and_an_abstention_is_not():
+    item = {**ITEM, "wrong_facts": ["90 days"]}
+    wrong = score_answer(item, _answer("Registrations are protected for 90 days [1]."), ALLOWED)
+    assert (wrong["confidently_wrong"], wrong["wrong_value"]) == (1.0, 1.0)
+    abstained = score_answer(item, _answer("I can't answer.", [], "abstained"), ALLOWED)
+    assert (abstained["confidently_wrong"], abstained["wrong_value"]) == (0.0, 0.0)
+    assert aggregate_answers([wrong, abstained])["confidently_wrong"] == 0.5
