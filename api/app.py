@@ -12,6 +12,8 @@ environment and builds its own service.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,6 +42,11 @@ def _records_for(service: Any, settings: Settings) -> RecordStore:
     return records if isinstance(records, RecordStore) else RecordStore.from_settings(settings)
 
 
+def _log_warm_up_failure(future: asyncio.Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logging.getLogger(__name__).error("chat model warm-up failed: %s", future.exception())
+
+
 def create_app(settings: Settings, service: Any = None) -> FastAPI:
     owns_service = service is None
 
@@ -50,6 +57,10 @@ def create_app(settings: Settings, service: Any = None) -> FastAPI:
 
             app.state.service = await run_in_threadpool(build_service, settings)
             app.state.records = _records_for(app.state.service, settings)
+        if settings.llm.warm_up_on_start and hasattr(app.state.service, "warm_up"):
+            # In the background: /healthz answers at once, /readyz says 503 until it is done.
+            warming = asyncio.get_running_loop().run_in_executor(None, app.state.service.warm_up)
+            warming.add_done_callback(_log_warm_up_failure)
         yield
         if owns_service and hasattr(app.state.service, "close"):
             app.state.service.close()

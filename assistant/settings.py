@@ -72,6 +72,8 @@ class LLMSettings(BaseModel):
     threads: int = Field(1, ge=1, le=256)
     context_length: int = Field(4096, ge=256, le=32768)
     prompt_batch: int = Field(128, ge=1, le=128)
+    # Load the model when the API starts (``/readyz`` is 503 until it is loaded).
+    warm_up_on_start: bool = True
 
 
 class AnswerSettings(BaseModel):
