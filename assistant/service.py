@@ -430,7 +430,15 @@ class AssistantService:
             trace.failed.append("support gate: no passage holds the kind of answer asked")
             return None
         names = self.vocabulary.names_for(evidence.named)
-        choice = _agreed_passage(evidence, legacy, sources)
+        row = next(  # a table cell the question names (its row and column) is the answer
+            (
+                s.unit
+                for s in evidence.units[:3]
+                if s.names_asked and s.unit.only_columns(names) is not s.unit
+            ),
+            None,
+        )
+        choice = (row, sources[row.hit]) if row else _agreed_passage(evidence, legacy, sources)
         if choice is None:
             trace.failed.append("no passage names what the question asks about")
             return None

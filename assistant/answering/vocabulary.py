@@ -18,6 +18,10 @@ from ingestion.settings import AccessSettings
 CODE = re.compile(
     r"(?<![\w-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])[A-Za-z0-9]+(?:[-.][A-Za-z0-9]+)+(?![\w-])|(?<![\w-])[A-Z]{2,}\d+[A-Z0-9]*(?![\w-])"
 )
+# "30-minute", "60-day": a quantity written as one word, not a code.
+QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?-[a-z]+$", re.IGNORECASE)
+# A capitalised word with a number names one of a series: "Severity 2", "Tier 3", "Guard 6.0".
+LABELLED = re.compile(r"\b([A-Z][a-z]{2,}) (\d{1,3}(?:\.\d+)?)\b")
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -43,7 +47,8 @@ def mentions(text: str, name: str) -> bool:
 
 @dataclass(frozen=True)
 class Named:
-    """What a text names: tier and region codes, and codes such as SKUs."""
+    """What a text names: tier and region codes, and codes such as SKUs or one of a numbered
+    series ("severity 2")."""
 
     tiers: frozenset[str] = frozenset()
     regions: frozenset[str] = frozenset()
@@ -76,7 +81,10 @@ class Vocabulary:
             regions=frozenset(
                 r for r, names in self.regions.items() if any(mentions(text, n) for n in names)
             ),
-            codes=frozenset(c.lower() for c in CODE.findall(text)),
+            codes=frozenset(
+                [c.lower() for c in CODE.findall(text) if not QUANTITY.match(c)]
+                + [f"{w.lower()} {n}" for w, n in LABELLED.findall(text)]
+            ),
         )
 
     def names_for(self, named: Named) -> list[str]:
