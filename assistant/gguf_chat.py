@@ -315,7 +315,8 @@ class GGUFChatModel(BaseChatModel):
             else:
                 loaded.prefix = None
                 self._feed(loaded, prefix, 0, True, on_prompt_token, on_raw_token, errors)
-                loaded.prefix = (prefix.text, loaded.llm.context.n_past)
+                if not cancelled.is_set():  # else it may have stopped half-way through
+                    loaded.prefix = (prefix.text, loaded.llm.context.n_past)
             for i, segment in enumerate(segments):
                 if cancelled.is_set():
                     break
