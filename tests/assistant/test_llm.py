@@ -23,6 +23,7 @@ from assistant.llm import (
     cut_stream_at_stop,
 )
 from assistant.settings import LLMSettings
+from tests.assistant.chat_model_contract import ChatModelContract, contract_reply
 from tests.fakes.openai_server import FakeOpenAIServer, fake_openai  # noqa: F401
 
 QUESTION = [
@@ -38,68 +39,48 @@ def openai_settings(server: FakeOpenAIServer, **overrides) -> LLMSettings:
 
 
 # --------------------------------------------------------------------------------------------
-# Contract: every ChatModel behaves the same
+# Contract: every ChatModel behaves the same (tests/assistant/chat_model_contract.py)
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["scripted", "openai"])
-def contract_model(request) -> ChatModel:
-    """A model that answers REPLY to everything, one per provider."""
-    if request.param == "scripted":
-        return ScriptedChatModel(lambda messages: REPLY)
-    server: FakeOpenAIServer = request.getfixturevalue("fake_openai")
-    server.reply = REPLY
-    return OpenAIChatModel(openai_settings(server))
+class TestScriptedChatModelContract(ChatModelContract):
+    @pytest.fixture
+    def model(self):
+        return ScriptedChatModel(contract_reply)
+
+    @pytest.fixture
+    def fresh_model(self):
+        return ScriptedChatModel(contract_reply)
 
 
-def test_contract_generate_returns_the_reply(contract_model: ChatModel):
-    assert contract_model.generate(QUESTION) == REPLY
+class TestOpenAIChatModelContract(ChatModelContract):
+    """The real openai client against the fake server on loopback, which streams one word per
+    10 ms so that it can tell when the client hangs up."""
 
+    @pytest.fixture
+    def server(self, fake_openai):  # noqa: F811
+        fake_openai.reply = lambda body: contract_reply(body["messages"])
+        fake_openai.chunk_delay = 0.01
+        return fake_openai
 
-def test_contract_stream_yields_pieces_that_join_to_the_reply(contract_model: ChatModel):
-    pieces = list(contract_model.stream(QUESTION))
-    assert len(pieces) > 3
-    assert "".join(pieces) == REPLY
+    @pytest.fixture
+    def model(self, server):
+        return OpenAIChatModel(openai_settings(server))
 
+    @pytest.fixture
+    def fresh_model(self, server):
+        return OpenAIChatModel(openai_settings(server))
 
-def test_contract_generate_cuts_at_the_first_stop_string(contract_model: ChatModel):
-    assert (
-        contract_model.generate(QUESTION, stop=["expire", "90"])
-        == "Deal registrations stay open for "
-    )
+    def produced_tokens(self, model) -> int:
+        """What the server sent before the response ended (or the client hung up)."""
+        server = self._server
+        last = server.chat_requests[-1]
+        assert last.done.wait(5), "the fake server is still streaming"
+        return last.completion_tokens
 
-
-def test_contract_stream_cuts_at_the_first_stop_string(contract_model: ChatModel):
-    pieces = contract_model.stream(QUESTION, stop=["then"])
-    assert "".join(pieces) == "Deal registrations stay open for 90 days, "
-
-
-@pytest.mark.parametrize(
-    ("messages", "complaint"),
-    [
-        ([], "must not be empty"),
-        ("hello", "must be a list"),
-        ([{"role": "tool", "content": "x"}], "role"),
-        ([{"role": "user", "content": None}], "content"),
-        (["hello"], "must be a dict"),
-    ],
-)
-def test_contract_bad_messages_raise_a_clear_value_error(contract_model, messages, complaint):
-    with pytest.raises(ValueError, match=complaint):
-        contract_model.generate(messages)
-    with pytest.raises(ValueError, match=complaint):
-        contract_model.stream(messages)
-
-
-@pytest.mark.parametrize("max_tokens", [0, -5, 1.5, True])
-def test_contract_bad_max_tokens_raise_a_clear_value_error(contract_model, max_tokens):
-    with pytest.raises(ValueError, match="max_tokens must be a positive integer"):
-        contract_model.generate(QUESTION, max_tokens=max_tokens)
-
-
-def test_contract_bad_stop_raises_a_clear_value_error(contract_model: ChatModel):
-    with pytest.raises(ValueError, match="stop must be a list"):
-        contract_model.generate(QUESTION, stop="\n")  # type: ignore[arg-type]
+    @pytest.fixture(autouse=True)
+    def _keep_server(self, server):
+        self._server = server
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,3 +371,16 @@ def test_local_reader_leaving_a_stream_early_frees_the_model(local_model):
 @pytest.mark.slow
 def test_local_models_with_the_same_settings_share_one_load(local_model, local_settings):
     assert SmolLM2ChatModel(local_settings).load() is local_model.load()
+
+
+@pytest.mark.slow
+class TestSmolLM2ChatModelContract(ChatModelContract):
+    loads_weights = True
+
+    @pytest.fixture
+    def model(self, local_model):
+        return local_model
+
+    @pytest.fixture
+    def fresh_model(self, local_settings, local_model):
+        return SmolLM2ChatModel(local_settings)  # a new instance: shares the process's load

@@ -24,8 +24,13 @@ Use the ``fake_openai`` fixture (import it into a test module or a conftest) or 
         fake_openai.fail(500, times=1)      # the next request gets HTTP 500, then replies resume
         fake_openai.fail(429, times=2)      # rate limited (with a short retry-after-ms header)
 
+Like the real API it honours ``max_tokens`` (``max_completion_tokens``) and ``stop`` on the
+server side (the fake counts a word as one token), and it stops streaming when the client hangs
+up; ``chunk_delay`` (seconds) spaces the stream's chunks out so that a test can see it stop.
+
 ``requests`` records every request (path, lowercased headers, parsed JSON body), failures
-included. ``reply`` is a string or a function of the request body (a dict) returning a string;
+included, and for chat requests the words it sent (``completion_tokens``) and a ``done`` event
+set when the response is over. ``reply`` is a string or a function of the request body (a dict) returning a string;
 raising inside it answers HTTP 500 with the exception's text. ``delay`` (seconds) holds each
 response back, to test client timeouts. ``api_key``, when set, makes the server answer 401 to
 requests without ``Authorization: Bearer <api_key>``. It never leaves 127.0.0.1.
@@ -59,6 +64,8 @@ class RecordedRequest:
     headers: dict[str, str]
     json: dict[str, Any] | None = None
     status: int = 200
+    completion_tokens: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -76,6 +83,7 @@ class FakeOpenAIServer:
     reply: str | ReplyFunction = DEFAULT_REPLY
     api_key: str | None = None
     delay: float = 0.0
+    chunk_delay: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
     _failures: list[_Failure] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -177,6 +185,16 @@ def _handler_for(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self._send_error(404, f"no route GET {self.path}", "not_found_error")
 
         def do_POST(self) -> None:
+            self.fake_record = None
+            try:
+                self._post()
+            finally:
+                if self.fake_record is not None:
+                    self.fake_record.done.set()
+
+        fake_record: RecordedRequest | None = None
+
+        def _post(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length)
             try:
@@ -184,6 +202,7 @@ def _handler_for(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError:
                 body = None
             record = self._record(body if isinstance(body, dict) else None)
+            self.fake_record = record
             if not self._authorized(record):
                 return
             if self.path.rstrip("/") != "/v1/chat/completions":
@@ -210,13 +229,15 @@ def _handler_for(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 record.status = 500
                 self._send_error(500, f"reply function failed: {exc}", "server_error")
                 return
+            text, finish_reason = _limit(body, text)
             try:
                 if body.get("stream"):
-                    self._send_stream(body, text)
+                    self._send_stream(body, text, finish_reason, record)
                 else:
-                    self._send_json(200, _completion(body, text))
+                    record.completion_tokens = len(_words(text)) if text else 0
+                    self._send_json(200, _completion(body, text, finish_reason))
             except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test)
+                pass  # the client gave up (a timeout test, a closed stream)
 
         def _record(self, body: dict[str, Any] | None) -> RecordedRequest:
             record = RecordedRequest(
@@ -259,16 +280,22 @@ def _handler_for(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self._send_json(status, error, headers)
 
-        def _send_stream(self, body: dict[str, Any], text: str) -> None:
+        def _send_stream(
+            self, body: dict[str, Any], text: str, finish_reason: str, record: RecordedRequest
+        ) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("cache-control", "no-cache")
             self.send_header("connection", "close")
             self.end_headers()
             self.close_connection = True
-            for chunk in _chunks(body, text):
+            for chunk in _chunks(body, text, finish_reason):
+                if fake.chunk_delay:
+                    fake._stopping.wait(fake.chunk_delay)
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
+                if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                    record.completion_tokens += 1
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 
@@ -290,7 +317,21 @@ def _usage(body: dict[str, Any], text: str) -> dict[str, int]:
     }
 
 
-def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
+def _limit(body: dict[str, Any], text: str) -> tuple[str, str]:
+    """``text`` as the real API would send it: cut before the first stop string (``stop``, a
+    string or up to four), else after ``max_tokens`` tokens (here: words); and why it ended."""
+    stop = body.get("stop") or []
+    for s in [stop] if isinstance(stop, str) else stop:
+        if s and s in text:
+            text = text[: text.index(s)]
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    words = _words(text) if text else []
+    if isinstance(limit, int) and len(words) > limit:
+        return "".join(words[:limit]), "length"
+    return text, "stop"
+
+
+def _completion(body: dict[str, Any], text: str, finish_reason: str = "stop") -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
         "object": "chat.completion",
@@ -301,7 +342,7 @@ def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
                 "index": 0,
                 "message": {"role": "assistant", "content": text, "refusal": None},
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": _usage(body, text),
@@ -313,7 +354,9 @@ def _words(text: str) -> list[str]:
     return [w if i == 0 else " " + w for i, w in enumerate(text.split(" "))]
 
 
-def _chunks(body: dict[str, Any], text: str) -> Iterator[dict[str, Any]]:
+def _chunks(
+    body: dict[str, Any], text: str, finish_reason: str = "stop"
+) -> Iterator[dict[str, Any]]:
     base = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
         "object": "chat.completion.chunk",
@@ -328,7 +371,7 @@ def _chunks(body: dict[str, Any], text: str) -> Iterator[dict[str, Any]]:
     yield chunk({"role": "assistant", "content": ""})
     for word in _words(text):
         yield chunk({"content": word})
-    yield chunk({}, "stop")
+    yield chunk({}, finish_reason)
     if (body.get("stream_options") or {}).get("include_usage"):
         yield {**base, "choices": [], "usage": _usage(body, text)}
 
