@@ -23,8 +23,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +213,9 @@ class AssistantService:
             checked.timings = {"total_ms": round((time.perf_counter() - started) * 1000, 1)}
             checked = self._record(question, caller, checked)
             if stream:
-                yield from (StreamEvent(event="token", data={"text": w}) for w in _words(checked.answer))
+                yield from (
+                    StreamEvent(event="token", data={"text": w}) for w in _words(checked.answer)
+                )
                 citations = [c.model_dump() for c in checked.citations]
                 yield StreamEvent(event="citations", data={"citations": citations})
             yield StreamEvent(event="final", data=checked.model_dump(mode="json"))

@@ -37,9 +37,7 @@ _KIND_WORD = re.compile(r"\b(renew(?:al|als|ing)?|expan(?:sion|d|ding)|upsell|ne
 _REGISTER = re.compile(r"\bregist(?:er|ered|ering|ration)\b", re.I)
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b)", re.I)
 _DOMAIN = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b", re.I)
-_CUSTOMER = re.compile(
-    r"\b(?:at|for|with|to)\s+((?:[A-Z][\w&'-]*)(?:\s+(?:[A-Z][\w&'-]*|&|of))*)"
-)
+_CUSTOMER = re.compile(r"\b(?:at|for|with|to)\s+((?:[A-Z][\w&'-]*)(?:\s+(?:[A-Z][\w&'-]*|&|of))*)")
 _NOT_CURRENCY = {"THE", "AND", "FOR"}
 
 

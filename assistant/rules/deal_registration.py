@@ -137,7 +137,9 @@ def evaluate(
         check
         for check in (
             _tier(block, rule, tier),
-            _minimum(block, rule, deal, deal.region or region),
+            # The partner's own region (from the token) decides the minimum; the deal's region
+            # only when the caller has none (a manager checking a deal).
+            _minimum(block, rule, deal, region or deal.region),
             _renewal(block, rule, deal),
             _expansion(block, rule, deal),
             _tender(block, rule, deal),

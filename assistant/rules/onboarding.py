@@ -87,7 +87,11 @@ def progress_for(
         time_to_first_deal_days=(first_deal - profile.joined).days if first_deal else None,
     )
     if rule is None:
-        name = f"{prose.title or prose.source} describes" if prose else "No document in force for you describes"
+        name = (
+            f"{prose.title or prose.source} describes"
+            if prose
+            else "No document in force for you describes"
+        )
         base.message = (
             f"{name} onboarding without a structured onboarding block, so the assistant does "
             "not derive steps or due dates; please ask your channel manager."

@@ -147,9 +147,7 @@ class RuleBook:
                 by_source.setdefault(metadata["source"], []).append((metadata, text))
         if not by_source:
             return None
-        source = max(
-            by_source, key=lambda s: (by_source[s][0][0].get("effective_ord", 0), s)
-        )
+        source = max(by_source, key=lambda s: (by_source[s][0][0].get("effective_ord", 0), s))
         chunks = sorted(by_source[source], key=lambda c: c[0].get("chunk_index", 0))
         first = chunks[0][0]
         block = BLOCKS[kind].model_validate(json.loads(first[f"{kind}_json"]))
