@@ -98,11 +98,13 @@ class Rule(Generic[B]):
         return name  # the author named it; the text is split differently (e.g. a PDF page)
 
     def _section_stating(self, evidence: tuple[str, ...]) -> str:
-        needles = [e for e in evidence if e]
-        for path, text in self.sections:
-            flat = " ".join(text.split())
-            if path and any(_states(flat, needle) for needle in needles):
-                return path
+        # Evidence is tried in the order given, most specific first (a course code before a
+        # day count that many sections may state).
+        texts = [(path, " ".join(text.split())) for path, text in self.sections if path]
+        for needle in (e for e in evidence if e):
+            for path, flat in texts:
+                if _states(flat, needle):
+                    return path
         return ""
 
 
