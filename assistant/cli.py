@@ -425,7 +425,8 @@ def _read_model(path: Path, model: Any, what: str) -> Any:
     try:
         return model.model_validate_json(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        fail(f"{what} {path}: {str(exc).splitlines()[0]} ({str(exc).splitlines()[1:2]})")
+        lines = [line.strip() for line in str(exc).splitlines()[:3]]
+        fail(f"{what} {path}: {' '.join(lines)}")
 
 
 @app.command("check-deal")
