@@ -92,7 +92,9 @@ class DocMetadata(BaseModel):
                     raise LoadError(f"unknown tier {tier!r} in requirements")
         blocks = [self.deal_registration, self.onboarding]
         if self.doc_type != "program_rule" and any(b is not None for b in blocks):
-            raise LoadError("rule blocks (deal_registration, onboarding) need doc_type program_rule")
+            raise LoadError(
+                "rule blocks (deal_registration, onboarding) need doc_type program_rule"
+            )
         check_rule_vocabulary(blocks, access.tiers, access.regions)
         if self.effective_date and self.expires and self.expires <= self.effective_date:
             raise LoadError("expires must be after effective_date")

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serial
 from ingestion.documents import LoadError
 
 ALL_REGIONS = "*"
+MAX_DAYS = 36500  # a hundred years: beyond it a day count is a typo, not a rule
 _MONEY = re.compile(r"^\s*([0-9][0-9,.\s_']*)\s+([A-Za-z]{3})\s*$")
 
 
@@ -92,7 +93,7 @@ def _lower_list(value: Any) -> Any:
 class Extension(_Block):
     """One extension of the protection period: how long, for which tiers, how often."""
 
-    days: int = Field(ge=1)
+    days: int = Field(ge=1, le=MAX_DAYS)
     tiers: list[str] | None = None
     once: bool = True
 
@@ -109,8 +110,8 @@ class DealRegistrationBlock(_Block):
     renewals_eligible: bool | None = None
     published_tenders_eligible: bool | None = None
     register_before_first_proposal: bool | None = None
-    approval_business_days: int | None = Field(None, ge=0)
-    protection_days: int | None = Field(None, ge=1)
+    approval_business_days: int | None = Field(None, ge=0, le=MAX_DAYS)
+    protection_days: int | None = Field(None, ge=1, le=MAX_DAYS)
     extension: Extension | None = None
     conflict_window_business_days: int | None = Field(None, ge=0)
     conflict_window_hours: int | None = Field(None, ge=0)
@@ -172,7 +173,7 @@ class OnboardingStep(_Block):
 
     id: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1)
-    due_day: int = Field(ge=0)
+    due_day: int = Field(ge=0, le=MAX_DAYS)
     course: str | None = None
     tiers: list[str] | None = None
     registrations: int | None = Field(None, ge=1)

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ManagerDep, ServiceDep
-from api.errors import COMMON_RESPONSES
+from api.errors import COMMON_RESPONSES, ErrorBody
 from assistant.models import CallerContext
 from assistant.registrations import DecisionError, Registration
 from assistant.rules.deal_registration import Deal, Precheck
@@ -99,7 +99,10 @@ def _decide(service: object, registration_id: str, approve: bool, who: str, note
         raise HTTPException(409, str(exc)) from None
 
 
-@router.post("/deals/{registration_id}/approve", response_model=Registration)
+_DECIDED = {409: {"model": ErrorBody, "description": "The registration was already decided"}}
+
+
+@router.post("/deals/{registration_id}/approve", response_model=Registration, responses=_DECIDED)
 def approve_deal(
     registration_id: str,
     caller: ManagerDep,
@@ -112,7 +115,7 @@ def approve_deal(
     )
 
 
-@router.post("/deals/{registration_id}/reject", response_model=Registration)
+@router.post("/deals/{registration_id}/reject", response_model=Registration, responses=_DECIDED)
 def reject_deal(
     registration_id: str,
     caller: ManagerDep,

@@ -63,14 +63,17 @@ def report_onboarding(
             raise HTTPException(400, "partner_id is required when reporting for a partner")
     if when is None:
         raise HTTPException(400, "joined is required (the token carries no joined claim)")
-    profile = OnboardingProfile(
-        partner_id=partner_id,
-        tier=tier,
-        region=region,
-        joined=when,
-        completed_steps=body.completed_steps,
-        completed_courses=body.completed_courses,
-    )
+    try:
+        profile = OnboardingProfile(
+            partner_id=partner_id,
+            tier=tier,
+            region=region,
+            joined=when,
+            completed_steps=body.completed_steps,
+            completed_courses=body.completed_courses,
+        )
+    except ValueError as exc:
+        raise HTTPException(400, str(exc).splitlines()[-1].strip()) from None
     checked_as = CallerContext(role="partner", tier=tier, region=region, partner_id=partner_id)
     return _progress(service, profile, checked_as, save=True)
 

@@ -18,7 +18,7 @@ import statistics
 from datetime import date, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.rules.rule_book import Rule, RuleCitation, RuleRef, number_forms
 from ingestion.rule_blocks import OnboardingBlock
@@ -38,6 +38,14 @@ class OnboardingProfile(BaseModel):
     completed_steps: list[str] = Field([], max_length=200)
     completed_courses: list[str] = Field([], max_length=500)
     registrations: list[date] = Field([], max_length=10000)  # dates of deal registrations
+
+    @field_validator("joined")
+    @classmethod
+    def _plausible(cls, value: date) -> date:
+        # Due dates are computed from it; a year like 9999 would overflow, not mean anything.
+        if not 1900 <= value.year <= 2999:
+            raise ValueError("joined must be a date between 1900 and 2999")
+        return value
 
 
 class CourseRef(BaseModel):
