@@ -95,15 +95,17 @@ def progress_for(
         time_to_first_deal_days=(first_deal - profile.joined).days if first_deal else None,
     )
     if rule is None:
-        name = (
-            f"{prose.title or prose.source} describes"
-            if prose
-            else "No document in force for you describes"
-        )
-        base.message = (
-            f"{name} onboarding without a structured onboarding block, so the assistant does "
-            "not derive steps or due dates; please ask your channel manager."
-        )
+        if prose is not None:
+            base.message = (
+                f"{prose.title or prose.source} describes onboarding without a structured "
+                "onboarding block, so the assistant does not derive steps or due dates from it; "
+                "please check the document or ask your channel manager."
+            )
+        else:
+            base.message = (
+                "No onboarding rule in force for you carries a structured onboarding block, so "
+                "the assistant cannot list steps or due dates; please ask your channel manager."
+            )
         base.rule = prose
         return base
     block: OnboardingBlock = rule.block
