@@ -16,7 +16,7 @@ Example::
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -91,6 +91,8 @@ class Conflict(BaseModel):
     submitted_at: str
     protected_until: date | None = None
     protected: bool = False
+    # submitted within the rule's conflict window before now (None: the rule states none)
+    within_conflict_window: bool | None = None
 
 
 class Precheck(BaseModel):
@@ -130,6 +132,7 @@ def evaluate(
     region: str | None,
     as_of: date,
     conflicts: list[Conflict] | None = None,
+    now: datetime | None = None,
 ) -> Precheck:
     """Apply every rule the block states to ``deal`` for a partner of ``tier`` in ``region``."""
     block: DealRegistrationBlock = rule.block
@@ -148,7 +151,8 @@ def evaluate(
         if check is not None
     ]
     if deal.customer_domain and conflicts is not None:
-        checks.append(_conflict(rule, deal, [c for c in conflicts if c.protected]))
+        conflicts = [_with_window(c, block, now or datetime.now(UTC)) for c in conflicts]
+        checks.append(_conflict(rule, deal, conflicts))
     # A conflict is for the channel manager to decide; only the rule checks decide eligibility.
     eligible = all(c.ok for c in checks if c.id != "conflict")
     return Precheck(
@@ -271,16 +275,56 @@ def _proposal(block: DealRegistrationBlock, rule: Rule, deal: Deal) -> Check | N
     return Check(id="proposal", ok=True, detail=detail, citation=citation)
 
 
-def _conflict(rule: Rule, deal: Deal, protected: list[Conflict]) -> Check:
-    citation = rule.cite("conflicts")
+def _with_window(conflict: Conflict, block: DealRegistrationBlock, now: datetime) -> Conflict:
+    submitted = datetime.fromisoformat(conflict.submitted_at)
+    if submitted.tzinfo is None:
+        submitted = submitted.replace(tzinfo=UTC)
+    within = None
+    if block.conflict_window_hours is not None:
+        within = now - submitted <= timedelta(hours=block.conflict_window_hours)
+    elif block.conflict_window_business_days is not None:
+        within = business_days_between(submitted.date(), now.date()) <= (
+            block.conflict_window_business_days
+        )
+    return conflict.model_copy(update={"within_conflict_window": within})
+
+
+def business_days_between(start: date, end: date) -> int:
+    """Weekdays after ``start`` up to and including ``end`` (public holidays are not known)."""
+    days = 0
+    day = start
+    while day < end:
+        day += timedelta(days=1)
+        days += day.weekday() < 5
+    return days
+
+
+def _conflict(rule: Rule, deal: Deal, conflicts: list[Conflict]) -> Check:
+    """Failed when another partner holds a protected registration for the customer; a pending
+    one submitted within the rule's conflict window is named too (the manager decides)."""
+    protected = [c for c in conflicts if c.protected]
+    in_window = [c for c in conflicts if not c.protected and c.within_conflict_window]
     if protected:
         detail = (
             f"Another partner holds a protected registration for {deal.customer_domain}, so a "
             "channel manager must decide between the registrations."
         )
+        return Check(id="conflict", ok=False, detail=detail, citation=rule.cite("conflicts"))
+    if in_window:
+        detail = (
+            f"Another partner registered {deal.customer_domain} within the conflict window, so "
+            "a channel manager will decide between the registrations."
+        )
+        window = rule.block.conflict_window_hours or rule.block.conflict_window_business_days
+        key = (
+            "conflict_window_hours"
+            if rule.block.conflict_window_hours
+            else ("conflict_window_business_days")
+        )
+        citation = rule.cite(key, *number_forms(window))
         return Check(id="conflict", ok=False, detail=detail, citation=citation)
     detail = f"No other partner holds a protected registration for {deal.customer_domain}."
-    return Check(id="conflict", ok=True, detail=detail, citation=citation)
+    return Check(id="conflict", ok=True, detail=detail, citation=rule.cite("conflicts"))
 
 
 def _kind_phrase(deal: Deal) -> str:

@@ -13,7 +13,7 @@ from assistant.llm import ScriptedChatModel
 from assistant.models import CallerContext, Question
 from assistant.records import RecordStore
 from assistant.rules.chat import deal_from_question
-from assistant.rules.deal_registration import Deal
+from assistant.rules.deal_registration import Deal, business_days_between
 from assistant.rules.desk import NotEligible
 from assistant.service import build_service
 from assistant.settings import AccessSettings
@@ -266,9 +266,14 @@ def test_conflicts_across_two_partners(service):
     contoso = deal(customer_domain="https://www.Contoso-Conflict.com/")
     first = service.rules.submit(contoso, partner(partner_id="alpha"))
     assert first.conflict is False and first.deal.customer_domain == "contoso-conflict.com"
-    # pending: listed, not yet protected
+    # pending and submitted just now: within the 5-business-day window, the manager decides
     pending = service.rules.precheck(contoso, partner(partner_id="beta"))
-    assert [c.status for c in pending.conflicts] == ["pending"] and check(pending, "conflict").ok
+    assert [(c.status, c.protected, c.within_conflict_window) for c in pending.conflicts] == [
+        ("pending", False, True)
+    ]
+    assert (
+        not check(pending, "conflict").ok and "conflict window" in check(pending, "conflict").detail
+    )
     service.rules.decide(first.id, approve=True, decided_by="mgr")
     seen_by_beta = service.rules.precheck(contoso, partner(partner_id="beta", as_of=date.today()))
     assert not check(seen_by_beta, "conflict").ok
@@ -355,3 +360,33 @@ def test_deal_from_question_reads_amount_currency_kind_and_customer(text, expect
 )
 def test_questions_without_an_amount_and_currency_carry_no_deal(text):
     assert deal_from_question(text) is None
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        (date(2026, 6, 5), date(2026, 6, 5), 0),  # Friday, same day
+        (date(2026, 6, 5), date(2026, 6, 8), 1),  # Friday -> Monday
+        (date(2026, 6, 5), date(2026, 6, 12), 5),  # Friday -> next Friday
+        (date(2026, 6, 6), date(2026, 6, 7), 0),  # Saturday -> Sunday
+    ],
+)
+def test_business_days_skip_weekends(start, end, days):
+    assert business_days_between(start, end) == days
+
+
+def test_a_pending_registration_outside_the_window_does_not_fail_the_check(service):
+    from datetime import UTC, datetime
+
+    from assistant.rules.deal_registration import Conflict, evaluate
+
+    rule = service.rules.book.in_force("deal_registration", partner())
+    submitted = datetime(2026, 6, 5, 9, tzinfo=UTC)  # a Friday
+    other = Conflict(registration_id="r1", status="pending", submitted_at=submitted.isoformat())
+    contoso = deal(customer_domain="contoso.example")
+
+    def verdict(now):
+        return check(evaluate(contoso, rule, "premier", "amer", ON, [other], now=now), "conflict")
+
+    assert not verdict(datetime(2026, 6, 12, 9, tzinfo=UTC)).ok  # 5 business days later
+    assert verdict(datetime(2026, 6, 15, 9, tzinfo=UTC)).ok  # 6 business days later
