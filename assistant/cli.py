@@ -524,7 +524,7 @@ def registrations_list(
     """Registrations, newest first."""
     if status not in (None, "pending", "approved", "rejected"):
         fail("--status must be pending, approved or rejected")
-    items = _registration_store(store).list(partner_id=partner, status=status)  # type: ignore[arg-type]
+    items = _registration_store(store).find(partner_id=partner, status=status)  # type: ignore[arg-type]
     _print_registrations(items, as_json)
 
 
@@ -535,7 +535,7 @@ def _decide(
     from assistant.registrations import DecisionError
 
     registrations = _registration_store(store)
-    matches = [r.id for r in registrations.list() if r.id.startswith(registration_id)]
+    matches = [r.id for r in registrations.find() if r.id.startswith(registration_id)]
     if len(matches) != 1:
         fail(f"no single registration starts with {registration_id!r}", 1)
     try:

@@ -209,7 +209,7 @@ class RegistrationStore:
                 raise RecordNotFound(f"no registration {registration_id}")
             return self._model(row)
 
-    def list(
+    def find(
         self, partner_id: str | None = None, status: RegistrationStatus | None = None
     ) -> list[Registration]:
         """Registrations, newest first; ``partner_id`` limits them to one partner's own."""
@@ -264,7 +264,7 @@ class RegistrationStore:
 
     def registration_dates(self, partner_id: str) -> list[date]:
         return sorted(
-            r.submitted_on for r in self.list(partner_id=partner_id) if r.status != "rejected"
+            r.submitted_on for r in self.find(partner_id=partner_id) if r.status != "rejected"
         )
 
     # -- onboarding profiles ------------------------------------------------------------------

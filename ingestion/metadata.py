@@ -185,8 +185,8 @@ def chunk_metadata(meta: DocMetadata, access: AccessSettings) -> dict[str, Any]:
     for name in RULE_KINDS:
         block = getattr(meta, name)
         if block is not None:
-            optional[f"{name}_json"] = block.model_dump_json(exclude_none=True)
-            optional[f"rule_{name}"] = True
+            flat[f"{name}_json"] = block.model_dump_json(exclude_none=True)
+            flat[f"rule_{name}"] = True
     flat.update({k: v for k, v in optional.items() if v is not None})
     return flat
 

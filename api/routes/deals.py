@@ -8,7 +8,7 @@ manager checking a deal on a partner's behalf names the tier and region as query
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
@@ -99,7 +99,9 @@ def _decide(service: object, registration_id: str, approve: bool, who: str, note
         raise HTTPException(409, str(exc)) from None
 
 
-_DECIDED = {409: {"model": ErrorBody, "description": "The registration was already decided"}}
+_DECIDED: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "The registration was already decided"}
+}
 
 
 @router.post("/deals/{registration_id}/approve", response_model=Registration, responses=_DECIDED)

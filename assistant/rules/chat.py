@@ -57,18 +57,18 @@ def _money(text: str) -> tuple[Decimal, str] | None:
             if amount is not None:
                 return amount, code
     for pattern, symbol_first in ((_SYMBOL_BEFORE, True), (_SYMBOL_AFTER, False)):
-        match = pattern.search(text)
-        if match:
-            symbol = match[1] if symbol_first else match[4]
-            groups = (match[2], match[3], match[4]) if symbol_first else match.groups()[:3]
+        found = pattern.search(text)
+        if found:
+            symbol = found[1] if symbol_first else found[4]
+            groups = (found[2], found[3], found[4]) if symbol_first else found.groups()[:3]
             amount = _amount(*groups)
             if amount is not None:
                 return amount, _SYMBOLS[symbol]
-    match = _CODE_BEFORE.search(text)
-    if match and match[1] not in _NOT_CURRENCY:
-        amount = _amount(match[2], match[3], match[4])
+    before = _CODE_BEFORE.search(text)
+    if before and before[1] not in _NOT_CURRENCY:
+        amount = _amount(before[2], before[3], before[4])
         if amount is not None:
-            return amount, match[1]
+            return amount, before[1]
     return None
 
 

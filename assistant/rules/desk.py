@@ -95,10 +95,10 @@ class RulesDesk:
     ) -> list[Registration]:
         """A partner's own registrations; every registration for managers."""
         if caller.role in MANAGER_ROLES:
-            return self.registrations.list(status=status)
+            return self.registrations.find(status=status)
         if not caller.partner_id:
             return []
-        return self.registrations.list(partner_id=caller.partner_id, status=status)
+        return self.registrations.find(partner_id=caller.partner_id, status=status)
 
     def decide(
         self, registration_id: str, approve: bool, decided_by: str, note: str = ""
@@ -170,14 +170,13 @@ class RulesDesk:
 
 def precheck_answer(result: Precheck) -> Answer:
     """A pre-check as a chat :class:`Answer`: the verdict, one cited sentence per check."""
+    citations: list[Citation] = []
     if result.rule is None or result.eligible is None:
-        citations = []
         if result.rule is not None:
             citations = [_citation(1, RuleCitation(**result.rule.model_dump()))]
         text = result.message or "The deal could not be pre-checked."
         return Answer(answer=text, citations=citations, grounded=False, path="rule_check")
     numbering: dict[tuple[str, str], int] = {}
-    citations: list[Citation] = []
     sentences = []
     for check in result.checks:
         key = (check.citation.source, check.citation.section)

@@ -294,7 +294,7 @@ def test_an_ineligible_deal_is_not_stored(service):
     with pytest.raises(NotEligible) as refused:
         service.rules.submit(deal(kind="renewal", customer_domain="x.example"), partner())
     assert "renewals cannot be registered" in str(refused.value)
-    assert all(r.deal.customer_domain != "x.example" for r in service.rules.registrations.list())
+    assert all(r.deal.customer_domain != "x.example" for r in service.rules.registrations.find())
 
 
 def test_partners_see_only_their_own_registrations(service):
