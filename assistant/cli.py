@@ -571,22 +571,47 @@ def registrations_reject(
 
 @app.command()
 def onboarding(
-    profile: Annotated[Path, typer.Option("--profile", help="Onboarding profile JSON file.")],
+    profile: Annotated[
+        Path | None, typer.Option("--profile", help="Onboarding profile JSON file.")
+    ] = None,
     as_of: Annotated[
         str | None, typer.Option(help="Progress on this date (default today).")
     ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Keep the profile for time-to-first-deal figures.")
+    ] = False,
+    distribution: Annotated[
+        bool,
+        typer.Option("--distribution", help="Time to first deal across saved profiles."),
+    ] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """Onboarding progress: done, due and overdue steps, the next step, time to first deal."""
-    from assistant.rules.onboarding import OnboardingProfile
+    from assistant.rules.onboarding import OnboardingProfile, time_to_first_deal
     from retrieval.access import AccessError
 
+    if distribution:
+        registrations = _registration_store(store)
+        joined = {p.partner_id: p.joined for p in registrations.list_profiles()}
+        stats = time_to_first_deal(joined, registrations.first_registration_dates())
+        if as_json:
+            emit_json(stats.model_dump(mode="json"))
+            return
+        Console().print(
+            f"partners {stats.partners}, with a first deal {stats.with_first_deal}; days to first "
+            f"deal min {stats.min_days}, median {stats.median_days}, mean {stats.mean_days}, "
+            f"max {stats.max_days}"
+        )
+        return
+    if profile is None:
+        fail("give --profile FILE (or --distribution)")
+        return
     parsed = _read_model(profile, OnboardingProfile, "profile")
     caller = caller_from("partner", parsed.tier, parsed.region, as_of, parsed.partner_id)
     service = service_for(settings_for(store))
     try:
-        result = service.rules.onboarding(parsed, caller)
+        result = service.rules.onboarding(parsed, caller, save=save)
     except AccessError as exc:
         fail(str(exc))
     if as_json:

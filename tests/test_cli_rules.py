@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from typer.testing import CliRunner
@@ -128,3 +129,34 @@ def test_onboarding_prints_progress_as_json(run, tmp_path):
     assert code == 0 and body["steps"][0]["status"] == "due" and body["next_step"] == "agreement"
     code, out = run("onboarding", "--profile", profile, "--as-of", "2026-04-01", "--json")
     assert json.loads(out)["steps"][0]["status"] == "overdue"
+
+
+def test_saved_profiles_give_managers_the_time_to_first_deal_distribution(run, tmp_path):
+    for partner_id, joined, deal_on in (
+        ("a", "2026-03-01", "2026-03-21"),
+        ("b", "2026-03-01", None),
+    ):
+        body = {"partner_id": partner_id, "tier": "gold", "region": "na", "joined": joined}
+        if deal_on:
+            body["registrations"] = [deal_on]
+        path = write(tmp_path / f"{partner_id}.json", json.dumps(body))
+        assert run("onboarding", "--profile", path, "--save", "--json")[0] == 0
+    from assistant.records import RecordStore
+    from assistant.registrations import RegistrationStore
+    from assistant.rules.deal_registration import Deal, Precheck
+
+    store = RegistrationStore(RecordStore(f"sqlite:///{tmp_path / 'app.db'}").engine)
+    deal = Deal(customer="Contoso", first_year_value=30000, currency="USD")
+    store.submit(
+        "a",
+        "gold",
+        "na",
+        deal,
+        Precheck(eligible=True, as_of="2026-03-21"),
+        today=date(2026, 3, 21),
+    )
+    code, out = run("onboarding", "--distribution", "--json")
+    stats = json.loads(out)
+    assert code == 0 and (stats["partners"], stats["with_first_deal"]) == (2, 1)
+    assert stats["median_days"] == 20.0
+    assert run("onboarding")[0] == 2
