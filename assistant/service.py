@@ -210,12 +210,11 @@ class AssistantService:
         # the deterministic pre-check against the rule block in force, cited, as its answer.
         checked = self.rules.answer_deal_question(standalone, caller)
         if checked is not None:
-            checked.timings = {"total_ms": round((time.perf_counter() - started) * 1000, 1)}
+            checked.language = language
+            checked.timings = {"total_ms": _ms(started)}
             checked = self._record(question, caller, checked)
             if stream:
-                yield from (
-                    StreamEvent(event="token", data={"text": w}) for w in _words(checked.answer)
-                )
+                yield StreamEvent(event="token", data={"text": checked.answer})
                 citations = [c.model_dump() for c in checked.citations]
                 yield StreamEvent(event="citations", data={"citations": citations})
             yield StreamEvent(event="final", data=checked.model_dump(mode="json"))

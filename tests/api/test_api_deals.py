@@ -195,3 +195,19 @@ def test_a_deal_question_in_chat_returns_the_verdict(client, partner_headers):
         "Deal Registration Rules 2026" in answer["answer"] and "Cannot compare" in answer["answer"]
     )
     assert answer["citations"][0]["source"] == "program/deal-registration-2026.md"
+
+
+def test_a_deal_question_streams_the_verdict_as_events(client, partner_headers):
+    from api_helpers import parse_sse
+
+    response = client.post(
+        "/v1/chat",
+        json={"question": "Can I register a 25,000 EUR expansion at Contoso?"},
+        headers={**partner_headers, "Accept": "text/event-stream"},
+    )
+    events = parse_sse(response.text)
+    final = [data for name, data in events if name == "final"][-1]
+    assert final["path"] == "rule_check" and final["citations"]
+    assert any(name == "citations" for name, _ in events)
+    streamed = "".join(data.get("text", "") for name, data in events if name == "token")
+    assert streamed == final["answer"]
