@@ -35,6 +35,9 @@ run: setup
 	$(BIN)/partner-assistant search "deal registration protection period" --tier gold --region emea --k 3
 	$(BIN)/partner-assistant ask "How long is a registered deal protected?" --tier gold --region emea
 	$(BIN)/partner-assistant recommend-training --profile examples/profile-silver-emea.json
+	$(BIN)/partner-assistant check-deal --deal examples/deal.json --tier gold --region emea
+	$(BIN)/partner-assistant ask "Can I register a 25,000 EUR expansion at Contoso?" --tier gold --region emea
+	$(BIN)/partner-assistant onboarding --profile examples/onboarding-profile.json
 	$(BIN)/partner-assistant serve
 
 test: setup browser

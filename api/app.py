@@ -26,7 +26,19 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import Authenticator
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
-from api.routes import admin, chat, drafts, feedback, handoffs, health, search, training, widget
+from api.routes import (
+    admin,
+    chat,
+    deals,
+    drafts,
+    feedback,
+    handoffs,
+    health,
+    onboarding,
+    search,
+    training,
+    widget,
+)
 from api.routes.widget import STATIC_DIR
 from api.throttling import AnswerQueue, BodySizeLimit, RateLimiter
 from assistant.records import RecordStore
@@ -83,7 +95,8 @@ def create_app(settings: Settings, service: Any = None) -> FastAPI:
     app.state.metrics = ApiMetrics()
 
     install_error_handlers(app)
-    for module in (chat, search, training, drafts, feedback, handoffs, admin, health, widget):
+    routers = (chat, search, training, drafts, feedback, handoffs, deals, onboarding, admin)
+    for module in (*routers, health, widget):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if settings.slack.signing_secret is not None:

@@ -22,6 +22,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, get_args
 
 import jwt
@@ -89,6 +90,7 @@ class Authenticator:
         role: str = "partner",
         lang: str = "en",
         ttl_seconds: int = 3600,
+        joined: str | None = None,
     ) -> str:
         """Sign a token as the portal would (HS256 only: the demo page and tests use it)."""
         if self._signing_key is None:
@@ -103,7 +105,34 @@ class Authenticator:
             claims["tier"] = tier
         if region is not None:
             claims["region"] = region
+        if joined is not None:
+            claims["joined"] = joined
         return jwt.encode(claims, self._signing_key, algorithm="HS256")
+
+    def joined_from_token(self, token: str) -> date | None:
+        """The partner's program join date (optional ``joined`` claim, YYYY-MM-DD): it decides
+        whether the widget offers onboarding help. A malformed date is an error, not ignored."""
+        claims = self._claims(token)
+        value = claims.get("joined")
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise AuthError("joined claim must be a date in YYYY-MM-DD form") from None
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                token,
+                self._verify_key,
+                algorithms=[self.algorithm],
+                options={"require": ["exp", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("the token has expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise AuthError("the token is not valid") from exc
 
     def caller_from_token(self, token: str) -> Identity:
         try:

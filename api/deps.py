@@ -7,6 +7,7 @@ requires a channel manager or admin; ``AdminDep`` an admin.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -56,6 +57,19 @@ def get_caller(
 
 
 CallerDep = Annotated[CallerContext, Depends(get_caller)]
+
+
+def get_joined(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> date | None:
+    """The ``joined`` claim of the bearer token (None for API keys and tokens without it)."""
+    if bearer is None or not bearer.credentials:
+        return None
+    return request.app.state.auth.joined_from_token(bearer.credentials)
+
+
+JoinedDep = Annotated[date | None, Depends(get_joined)]
 
 
 def require_manager(caller: CallerDep) -> CallerContext:

@@ -106,6 +106,8 @@ class IngestRequest(_Request):
 class Suggestions(BaseModel):
     language: str
     suggestions: list[str]
+    # suggestion text -> route the widget calls instead of asking it as a chat question
+    actions: dict[str, str] = {}
 
 
 class Health(BaseModel):

@@ -418,6 +418,222 @@ def handoffs(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     Console().print(table)
 
 
+# -- partner automations (assistant/rules) ---------------------------------------------------
+def _read_model(path: Path, model: Any, what: str) -> Any:
+    if not path.is_file():
+        fail(f"{what} file {path} does not exist")
+    try:
+        return model.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        lines = [line.strip() for line in str(exc).splitlines()[:3]]
+        fail(f"{what} {path}: {' '.join(lines)}")
+
+
+@app.command("check-deal")
+def check_deal(
+    deal: Annotated[Path, typer.Option("--deal", help="Deal JSON file.")],
+    tier: Annotated[str, typer.Option(help="The partner's tier.")],
+    region: Annotated[str, typer.Option(help="The partner's region.")],
+    as_of: Annotated[str | None, typer.Option(help="Check under the rule in force then.")] = None,
+    partner_id: Annotated[
+        str | None, typer.Option(help="Partner (conflicts skip its own).")
+    ] = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Pre-check a deal against the deal-registration rule in force; exit 1 if not eligible."""
+    from assistant.rules.deal_registration import Deal
+    from assistant.rules.desk import RuleInputError
+    from retrieval.access import AccessError
+
+    parsed = _read_model(deal, Deal, "deal")
+    caller = caller_from("partner", tier, region, as_of, partner_id)
+    service = service_for(settings_for(store))
+    try:
+        result = service.rules.precheck(parsed, caller)
+    except (RuleInputError, AccessError) as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+    else:
+        out = Console()
+        if result.rule is not None:
+            rule = result.rule
+            out.print(
+                f"rule: {rule.title} ({rule.source}, version {rule.version}, "
+                f"effective {rule.effective_date})"
+            )
+        if result.eligible is None:
+            out.print(result.message or "no structured rule")
+        else:
+            out.print("eligible" if result.eligible else "NOT eligible")
+        for check in result.checks:
+            mark = "ok  " if check.ok else "FAIL"
+            out.print(f"  {mark} {check.id}: {check.detail} [{check.citation.label()}]")
+        for key in ("protection_days", "extension_days", "approval_business_days"):
+            out.print(f"  {key}: {getattr(result, key)}")
+        for conflict in result.conflicts:
+            out.print(f"  conflict: {conflict.registration_id} {conflict.status}")
+    if not result.eligible:
+        raise typer.Exit(1)
+
+
+registrations_app = typer.Typer(
+    help="Deal registrations: list them, approve or reject (channel managers).",
+    no_args_is_help=True,
+)
+app.add_typer(registrations_app, name="registrations")
+
+
+def _registration_store(store: Path | None):  # noqa: ANN202
+    from assistant.records import RecordStore
+    from assistant.registrations import RegistrationStore
+
+    return RegistrationStore(RecordStore.from_settings(settings_for(store)).engine)
+
+
+def _print_registrations(items: list, as_json: bool) -> None:
+    if as_json:
+        emit_json({"registrations": [r.model_dump(mode="json") for r in items]})
+        return
+    table = Table(
+        "id", "partner", "customer", "value", "kind", "status", "conflict", "protected until"
+    )
+    for r in items:
+        value = f"{r.deal.first_year_value} {r.deal.currency}" if r.deal.currency else "-"
+        table.add_row(
+            r.id[:12],
+            r.partner_id,
+            r.deal.customer,
+            value,
+            r.deal.kind,
+            r.status,
+            "yes" if r.conflict else "",
+            str(r.protected_until or ""),
+        )
+    Console().print(table)
+
+
+@registrations_app.command("list")
+def registrations_list(
+    partner: Annotated[str | None, typer.Option(help="Only this partner's.")] = None,
+    status: Annotated[str | None, typer.Option(help="pending, approved or rejected.")] = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Registrations, newest first."""
+    if status not in (None, "pending", "approved", "rejected"):
+        fail("--status must be pending, approved or rejected")
+    items = _registration_store(store).find(partner_id=partner, status=status)  # type: ignore[arg-type]
+    _print_registrations(items, as_json)
+
+
+def _decide(
+    registration_id: str, approve: bool, note: str, by: str, as_json: bool, store: Path | None
+) -> None:
+    from assistant.records import RecordNotFound
+    from assistant.registrations import DecisionError
+
+    registrations = _registration_store(store)
+    matches = [r.id for r in registrations.find() if r.id.startswith(registration_id)]
+    if len(matches) != 1:
+        fail(f"no single registration starts with {registration_id!r}", 1)
+    try:
+        decided = registrations.decide(matches[0], approve, by, note)
+    except (RecordNotFound, DecisionError) as exc:
+        fail(str(exc), 1)
+    _print_registrations([decided], as_json)
+
+
+@registrations_app.command("approve")
+def registrations_approve(
+    registration_id: Annotated[str, typer.Argument(help="Id (or a unique prefix).")],
+    note: Annotated[str, typer.Option(help="Note for the partner.")] = "",
+    by: Annotated[str, typer.Option(help="Who decides.")] = "channel_manager",
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Approve a pending registration; its protection period starts today."""
+    _decide(registration_id, True, note, by, as_json, store)
+
+
+@registrations_app.command("reject")
+def registrations_reject(
+    registration_id: Annotated[str, typer.Argument(help="Id (or a unique prefix).")],
+    note: Annotated[str, typer.Option(help="Why, for the partner.")] = "",
+    by: Annotated[str, typer.Option(help="Who decides.")] = "channel_manager",
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Reject a pending registration."""
+    _decide(registration_id, False, note, by, as_json, store)
+
+
+@app.command()
+def onboarding(
+    profile: Annotated[
+        Path | None, typer.Option("--profile", help="Onboarding profile JSON file.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Progress on this date (default today).")
+    ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Keep the profile for time-to-first-deal figures.")
+    ] = False,
+    distribution: Annotated[
+        bool,
+        typer.Option("--distribution", help="Time to first deal across saved profiles."),
+    ] = False,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Onboarding progress: done, due and overdue steps, the next step, time to first deal."""
+    from assistant.rules.onboarding import OnboardingProfile, time_to_first_deal
+    from retrieval.access import AccessError
+
+    if distribution:
+        registrations = _registration_store(store)
+        joined = {p.partner_id: p.joined for p in registrations.list_profiles()}
+        stats = time_to_first_deal(joined, registrations.first_registration_dates())
+        if as_json:
+            emit_json(stats.model_dump(mode="json"))
+            return
+        Console().print(
+            f"partners {stats.partners}, with a first deal {stats.with_first_deal}; days to first "
+            f"deal min {stats.min_days}, median {stats.median_days}, mean {stats.mean_days}, "
+            f"max {stats.max_days}"
+        )
+        return
+    if profile is None:
+        fail("give --profile FILE (or --distribution)")
+        return
+    parsed = _read_model(profile, OnboardingProfile, "profile")
+    caller = caller_from("partner", parsed.tier, parsed.region, as_of, parsed.partner_id)
+    service = service_for(settings_for(store))
+    try:
+        result = service.rules.onboarding(parsed, caller, save=save)
+    except AccessError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    out = Console()
+    if result.rule is not None:
+        out.print(
+            f"rule: {result.rule.title} ({result.rule.source}, version {result.rule.version})"
+        )
+    if result.message:
+        out.print(result.message)
+    table = Table("step", "status", "due", "training", "cited")
+    for step in result.steps:
+        course = f"{step.course.id} {step.course.title}".strip() if step.course else ""
+        table.add_row(step.title, step.status, str(step.due_date), course, step.citation.label())
+    out.print(table)
+    out.print(f"next step: {result.next_step or 'none'}")
+    ttfd = result.time_to_first_deal_days
+    out.print(f"time to first deal: {f'{ttfd} days' if ttfd is not None else 'no deal yet'}")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,

@@ -14,7 +14,8 @@ from retrieval.models import CallerContext, Role, SearchHit
 
 __all__ = ["CallerContext", "Role", "SearchHit"]  # retrieval's types, re-exported
 
-AnswerPath = Literal["generated", "extractive", "abstained"]
+# "rule_check": a deal in the question was pre-checked against a rule block (assistant/rules).
+AnswerPath = Literal["generated", "extractive", "abstained", "rule_check"]
 
 
 class Turn(BaseModel):

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,13 @@ class AssistantService:
             if self._chat_model is None:
                 self._chat_model = build_chat_model(self.settings.llm)
             return self._chat_model
+
+    @cached_property
+    def rules(self) -> Any:
+        """Partner automations: deal pre-check, registrations, onboarding (assistant/rules)."""
+        from assistant.rules.desk import RulesDesk
+
+        return RulesDesk(self.settings, self.kb, self.records)
 
     def idf(self, term: str) -> float:
         """Rarity of a stemmed term among the indexed chunks."""
@@ -198,6 +206,19 @@ class AssistantService:
         if stream:
             yield _progress("searching", language)
         question, standalone, caller = self._prepare(question)
+        # A question that carries a deal ("register a 25,000 EUR expansion at Contoso?") gets
+        # the deterministic pre-check against the rule block in force, cited, as its answer.
+        checked = self.rules.answer_deal_question(standalone, caller)
+        if checked is not None:
+            checked.language = language
+            checked.timings = {"total_ms": _ms(started)}
+            checked = self._record(question, caller, checked)
+            if stream:
+                yield StreamEvent(event="token", data={"text": checked.answer})
+                citations = [c.model_dump() for c in checked.citations]
+                yield StreamEvent(event="citations", data={"citations": citations})
+            yield StreamEvent(event="final", data=checked.model_dump(mode="json"))
+            return
         hits = self.kb.retriever.retrieve(standalone, caller, k=self.settings.retrieval.top_k)
         timings["retrieve_ms"] = _ms(started)
         sources = self._with_neighbours(hits[: self.settings.answer.sources])

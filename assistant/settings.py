@@ -127,6 +127,13 @@ class ApiSettings(BaseModel):
     workers: int = Field(1, ge=1)
 
 
+class RulesSettings(BaseModel):
+    """Partner automations (assistant/rules): the widget offers "Your onboarding" to partners
+    whose token says they joined less than ``onboarding_window_days`` ago."""
+
+    onboarding_window_days: int = Field(90, ge=0, le=3650)
+
+
 class DbSettings(BaseModel):
     url: str = f"sqlite:///{DEFAULT_HOME / 'app.db'}"
 
@@ -155,6 +162,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     api: ApiSettings = ApiSettings()
     db: DbSettings = DbSettings()
+    rules: RulesSettings = RulesSettings()
     data_dir: Path = Path("data")
 
     @model_validator(mode="after")

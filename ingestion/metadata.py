@@ -18,12 +18,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingestion.documents import LoadError
+from ingestion.rule_blocks import DealRegistrationBlock, OnboardingBlock, check_rule_vocabulary
 from ingestion.settings import AccessSettings
 
 DocType = Literal["product_doc", "training", "program_rule", "marketing_asset", "faq", "internal"]
 FAR_FUTURE = 99991231
 SIDECAR_SUFFIX = ".meta.yaml"
 MANIFEST_NAME = "manifest.yaml"
+RULE_KINDS = ("deal_registration", "onboarding")
 
 
 def _as_list(value: Any) -> Any:
@@ -50,6 +52,9 @@ class DocMetadata(BaseModel):
     superseded_by: str | None = None
     url: str | None = None
     requirements: dict[str, dict[str, Any]] | None = None
+    # Rules as data (ingestion/rule_blocks.py): applied by assistant/rules, cited to this document.
+    deal_registration: DealRegistrationBlock | None = None
+    onboarding: OnboardingBlock | None = None
 
     @field_validator("products", "tiers", "regions", mode="before")
     @classmethod
@@ -85,6 +90,12 @@ class DocMetadata(BaseModel):
             for tier in self.requirements:
                 if tier.lower() not in access.tiers:
                     raise LoadError(f"unknown tier {tier!r} in requirements")
+        blocks = [self.deal_registration, self.onboarding]
+        if self.doc_type != "program_rule" and any(b is not None for b in blocks):
+            raise LoadError(
+                "rule blocks (deal_registration, onboarding) need doc_type program_rule"
+            )
+        check_rule_vocabulary(blocks, access.tiers, access.regions)
         if self.effective_date and self.expires and self.expires <= self.effective_date:
             raise LoadError("expires must be after effective_date")
 
@@ -169,6 +180,13 @@ def chunk_metadata(meta: DocMetadata, access: AccessSettings) -> dict[str, Any]:
         "url": meta.url,
         "requirements_json": json.dumps(meta.requirements) if meta.requirements else None,
     }
+    # A rule block travels with every chunk of its document, so it is read back with the same
+    # version, dates and supersession that retrieval filters on; the flag lets Chroma find it.
+    for name in RULE_KINDS:
+        block = getattr(meta, name)
+        if block is not None:
+            flat[f"{name}_json"] = block.model_dump_json(exclude_none=True)
+            flat[f"rule_{name}"] = True
     flat.update({k: v for k, v in optional.items() if v is not None})
     return flat
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.auth import AuthError
 from api.schemas import Suggestions
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -30,12 +34,44 @@ def _messages(language: str) -> dict[str, object]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+ONBOARDING_STARTER = "Your onboarding"
+ONBOARDING_ROUTE = "/v1/onboarding"
+_optional_bearer = HTTPBearer(auto_error=False)
+
+
+def _recently_joined(request: Request, bearer: HTTPAuthorizationCredentials | None) -> bool:
+    """Whether the caller's token says they joined within the onboarding window. The starter
+    reveals nothing, so a missing or bad token simply means no starter (not a 401)."""
+    if bearer is None or not bearer.credentials:
+        return False
+    try:
+        joined = request.app.state.auth.joined_from_token(bearer.credentials)
+    except AuthError:
+        return False
+    window = request.app.state.settings.rules.onboarding_window_days
+    return joined is not None and date.today() - joined <= timedelta(days=window)
+
+
 @router.get("/v1/suggestions", response_model=Suggestions)
-def suggestions(lang: str = Query("en", pattern=r"^[a-z]{2}$")) -> Suggestions:
-    """Starter questions for the widget, in the requested language (English if unknown)."""
+def suggestions(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
+    lang: str = Query("en", pattern=r"^[a-z]{2}$"),
+) -> Suggestions:
+    """Starter questions for the widget, in the requested language (English if unknown).
+
+    A partner whose token says they joined within ``PA_RULES_ONBOARDING_WINDOW_DAYS`` also gets
+    "Your onboarding" first; ``actions`` maps it to the route the widget calls instead of chat.
+    """
     messages = _messages(lang)
     language = lang if (STATIC_DIR / "i18n" / f"{lang}.json").is_file() else "en"
-    return Suggestions(language=language, suggestions=list(messages.get("suggestions", [])))
+    items = list(messages.get("suggestions", []))
+    actions: dict[str, str] = {}
+    if _recently_joined(request, bearer):
+        label = str(messages.get("onboardingStarter") or ONBOARDING_STARTER)
+        items.insert(0, label)
+        actions[label] = ONBOARDING_ROUTE
+    return Suggestions(language=language, suggestions=items, actions=actions)
 
 
 _PAGE = """<!doctype html>
@@ -81,7 +117,11 @@ def demo_page(
     region = region if region in regions else regions[0]
     lang = lang if lang in ("en", "de") else "en"
     sub = "demo-partner"
-    token = auth.issue_token(sub, tier=tier, region=region, lang=lang, ttl_seconds=3600)
+    # The demo partner joined recently, so the widget shows the onboarding starter.
+    joined = (date.today() - timedelta(days=20)).isoformat()
+    token = auth.issue_token(
+        sub, tier=tier, region=region, lang=lang, ttl_seconds=3600, joined=joined
+    )
     page = _PAGE.format(
         lang=lang,
         sub=html.escape(sub),

@@ -43,6 +43,13 @@ OPERATIONS = [
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/v1/suggestions"),
+    ("POST", "/v1/deals/precheck"),
+    ("POST", "/v1/deals"),
+    ("GET", "/v1/deals"),
+    ("POST", "/v1/deals/{registration_id}/approve"),
+    ("POST", "/v1/deals/{registration_id}/reject"),
+    ("POST", "/v1/onboarding"),
+    ("GET", "/v1/onboarding"),
 ]
 
 
@@ -74,7 +81,11 @@ def test_every_operation_is_fuzzed(api_schema):
 def test_no_input_causes_a_server_error(api_schema, auth, method, path):
     operation = api_schema[path][method]
     partner = {"Authorization": "Bearer " + auth.issue_token("fuzz", tier="gold", region="emea")}
-    admin_route = path.startswith("/v1/admin") or (method, path) == ("GET", "/v1/handoffs")
+    admin_route = (
+        path.startswith("/v1/admin")
+        or (method, path) == ("GET", "/v1/handoffs")
+        or path.startswith(("/v1/deals", "/v1/onboarding"))  # partner and manager views
+    )
 
     @given(case=operation.as_strategy(), as_admin=st.booleans())
     @settings(
