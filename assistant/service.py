@@ -450,12 +450,22 @@ class AssistantService:
         if not answerability.check(asked, sources, self.idf).answerable:
             trace.failed.append("support gate: no passage holds the kind of answer asked")
             return None
-        names = self.vocabulary.names_for(evidence.named)
-        row = next(  # a table cell the question names (its row and column) is the answer
+        names = self.vocabulary.names_for(evidence.preferred)
+        own_row = evidence.preferred.tiers | evidence.preferred.regions
+        row = next(  # the table cell asked for (its row and column), or the caller's own row
             (
                 s.unit
                 for s in evidence.units[:3]
-                if s.names_asked and s.unit.only_columns(names) is not s.unit
+                if s.names_asked
+                and s.unit.kind == "row"
+                and (
+                    s.unit.only_columns(names) is not s.unit
+                    or own_row
+                    & (
+                        self.vocabulary.named(s.unit.label).tiers
+                        | self.vocabulary.named(s.unit.label).regions
+                    )
+                )
             ),
             None,
         )

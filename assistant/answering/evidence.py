@@ -136,7 +136,8 @@ class Evidence:
     """The units chosen for the reader, best first, and what the question names."""
 
     units: list[Scored] = field(default_factory=list)
-    named: Named = field(default_factory=Named)
+    named: Named = field(default_factory=Named)  # what the question names
+    preferred: Named = field(default_factory=Named)  # that, or else the caller's tier and region
 
     @property
     def best(self) -> float:
@@ -208,7 +209,7 @@ def select(
         for u in units_of(i, hit)
     ]
     if not units:
-        return Evidence([], asked)
+        return Evidence([], asked, preferred)
     q_words = set(words(question))
     weights = {t: idf(t) for t in set(terms(question))}
     norm = sum(weights.values()) or 1.0
@@ -249,7 +250,7 @@ def select(
         used += len(item.unit.text)
         if len(chosen) == max_units:
             break
-    return Evidence(chosen, asked)
+    return Evidence(chosen, asked, preferred)
 
 
 def idf_function(doc_freq: Callable[[str], int], total: int) -> Callable[[str], float]:
