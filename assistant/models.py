@@ -15,6 +15,7 @@ from retrieval.models import CallerContext, Role, SearchHit
 __all__ = ["CallerContext", "Role", "SearchHit"]  # retrieval's types, re-exported
 
 AnswerPath = Literal["generated", "extractive", "abstained"]
+DraftKind = Literal["email", "social_post", "solution_brief"]
 
 
 class Turn(BaseModel):
@@ -100,6 +101,7 @@ class PartnerProfile(BaseModel):
     certifications: list[str] = []
     completed_courses: list[str] = []
     pipeline: dict[str, float] = {}  # product -> open pipeline value
+    currency: str | None = None  # of the pipeline values (ISO code), shown with every amount
     certified_products: list[str] = []  # products with at least one certified person
 
 
@@ -113,7 +115,7 @@ class Recommendation(BaseModel):
 
 
 class DraftRequest(BaseModel):
-    kind: Literal["email", "social_post", "solution_brief"]
+    kind: DraftKind
     product: str
     vertical: str | None = None
     region: str | None = None
