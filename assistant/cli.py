@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from datetime import date
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -564,6 +564,24 @@ def handoffs(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     Console().print(table)
 
 
+def check_slack(settings: Settings, socket_mode: bool) -> None:
+    """A partial Slack configuration fails here, in one line, before anything starts."""
+    from api.slack_config import (
+        SlackConfigError,
+        check_http,
+        check_socket_mode,
+        http_endpoint_wanted,
+    )
+
+    try:
+        if socket_mode:
+            check_socket_mode(settings.slack)
+        elif http_endpoint_wanted(settings.slack):
+            check_http(settings.slack)
+    except SlackConfigError as exc:
+        fail(str(exc))
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
@@ -572,9 +590,26 @@ def serve(
     store: StoreOpt = None,
 ) -> None:
     """Run the API, the portal widget demo page and the Slack endpoint with uvicorn."""
+    settings = settings_for(store)
+    check_slack(settings, socket_mode=False)
     from api.server import serve as run_server
 
-    run_server(settings_for(store), host=host, port=port, workers=workers)
+    run_server(settings, host=host, port=port, workers=workers)
+
+
+@app.command()
+def slack(store: StoreOpt = None) -> None:
+    """Run the Slack bot on its own in Socket Mode: one connection to Slack, no public URL and
+    no signing secret (needs PA_SLACK_BOT_TOKEN and PA_SLACK_APP_TOKEN)."""
+    settings = settings_for(store)
+    check_slack(settings, socket_mode=True)
+    from api.slack import run_socket_mode
+
+    with busy("Loading the knowledge base…", show=True):
+        service = service_for(settings)
+    console.print("Slack bot running in Socket Mode; Ctrl-C stops it.")
+    with suppress(KeyboardInterrupt):
+        run_socket_mode(settings, service)
 
 
 # -- evaluation -----------------------------------------------------------------------------

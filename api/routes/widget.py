@@ -30,12 +30,17 @@ def _messages(language: str) -> dict[str, object]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def starter_questions(language: str) -> list[str]:
+    """The starter questions in ``language`` (English if there is no translation): the widget
+    and Slack's App Home show the same ones."""
+    return [str(q) for q in _messages(language).get("suggestions", [])]  # type: ignore[union-attr]
+
+
 @router.get("/v1/suggestions", response_model=Suggestions)
 def suggestions(lang: str = Query("en", pattern=r"^[a-z]{2}$")) -> Suggestions:
     """Starter questions for the widget, in the requested language (English if unknown)."""
-    messages = _messages(lang)
     language = lang if (STATIC_DIR / "i18n" / f"{lang}.json").is_file() else "en"
-    return Suggestions(language=language, suggestions=list(messages.get("suggestions", [])))
+    return Suggestions(language=language, suggestions=starter_questions(lang))
 
 
 _PAGE = """<!doctype html>
