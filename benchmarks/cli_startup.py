@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,8 +34,10 @@ ENV = {
 }
 
 
-def run_cli(checkout: Path, args: list[str]) -> tuple[float, int]:
-    """Wall seconds and exit code of one CLI run from ``checkout`` (its code wins on sys.path)."""
+def run_cli(checkout: Path, args: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, less sensitive to a busy machine) and exit
+    code of one CLI run from ``checkout`` (its code wins on sys.path)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args],
@@ -43,7 +46,10 @@ def run_cli(checkout: Path, args: list[str]) -> tuple[float, int]:
         capture_output=True,
         timeout=600,
     )
-    return time.perf_counter() - started, done.returncode
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.returncode
 
 
 def main() -> None:
@@ -53,30 +59,38 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = str(Path(tmp) / "store")
-        seconds, code = run_cli(REPO, ["--store", store, "ingest", str(REPO / "data")])
+        seconds, _, code = run_cli(REPO, ["--store", store, "ingest", str(REPO / "data")])
         assert code == 0, "ingest failed"
         print(f"store: sample corpus ingested in {seconds:.1f} s")
+        missing = Path(tmp) / "missing"  # a fresh folder per run: a run may create a store
         commands = {
             "--help": ["--help"],
             "stats": ["--store", store, "stats"],
             "search": ["--store", store, "search", "deal registration", "--tier", "gold"],
             "search --tier diamond (bad)": ["--store", store, "search", "x", "--tier", "diamond"],
-            "stats, missing store": ["--store", str(Path(tmp) / "none"), "stats"],
+            "stats, missing store": ["--store", "{missing}", "stats"],
         }
         checkouts = {"baseline": args.baseline.resolve(), "this": REPO}
         print(f"baseline: {checkouts['baseline']}  this: {REPO}  runs: {args.runs} (median)")
-        print(f"{'command':30} {'baseline s':>11} {'exit':>5} {'this s':>9} {'exit':>5}")
+        print(
+            f"{'command':30} {'baseline wall/cpu s':>20} {'exit':>5} {'this wall/cpu s':>16} "
+            f"{'exit':>5}"
+        )
+        runs = 0
         for name, argv in commands.items():
             times: dict[str, list[float]] = {"baseline": [], "this": []}
+            cpus: dict[str, list[float]] = {"baseline": [], "this": []}
             codes: dict[str, int] = {}
             for _ in range(args.runs):
                 for label, checkout in checkouts.items():
-                    seconds, codes[label] = run_cli(checkout, argv)
+                    runs += 1
+                    fresh = [a.replace("{missing}", str(missing / str(runs))) for a in argv]
+                    seconds, cpu, codes[label] = run_cli(checkout, fresh)
                     times[label].append(seconds)
-            print(
-                f"{name:30} {statistics.median(times['baseline']):11.2f} {codes['baseline']:5d} "
-                f"{statistics.median(times['this']):9.2f} {codes['this']:5d}"
-            )
+                    cpus[label].append(cpu)
+            base = f"{statistics.median(times['baseline']):.2f} / {statistics.median(cpus['baseline']):.2f}"
+            this = f"{statistics.median(times['this']):.2f} / {statistics.median(cpus['this']):.2f}"
+            print(f"{name:30} {base:>20} {codes['baseline']:5d} {this:>16} {codes['this']:5d}")
 
 
 if __name__ == "__main__":
