@@ -150,7 +150,7 @@ class SlackBot:
     ``create_app`` may build it only in its lifespan, after the routes are mounted. ``app`` is
     the FastAPI app, or for the standalone bot anything with a ``state`` namespace."""
 
-    def __init__(self, app: FastAPI, settings: Settings, service: Any = None) -> None:
+    def __init__(self, app: Any, settings: Settings, service: Any = None) -> None:
         self.app = app
         self.settings = settings
         self._service = service

@@ -17,7 +17,7 @@ from contextlib import nullcontext, suppress
 from datetime import date
 from importlib import metadata as package_metadata
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -34,9 +34,9 @@ from assistant.models import (
     Role,
     Turn,
 )
-from assistant.settings import RetrievalSettings, Settings, get_settings
+from assistant.settings import Settings, get_settings
 
-Mode = RetrievalSettings.model_fields["mode"].annotation  # dense, lexical or hybrid
+Mode = Literal["dense", "lexical", "hybrid"]  # RetrievalSettings.mode's values
 MISSING_STORE = "run `partner-assistant ingest PATH` first"
 
 app = typer.Typer(
@@ -289,7 +289,7 @@ def search(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date the rules apply on.")] = None,
     mode: Annotated[
         Mode | None, typer.Option(help="Retrieval mode (default: PA_RETRIEVAL_MODE).")
-    ] = None,  # type: ignore[valid-type]
+    ] = None,
     batch: Annotated[Path | None, typer.Option("--batch", help="JSONL file of queries.")] = None,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
