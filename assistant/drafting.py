@@ -73,6 +73,7 @@ class BrandRules:
 
     forbidden: tuple[str, ...] = ()  # phrases a draft must not contain
     marks: tuple[tuple[str, str], ...] = ()  # (name, "™" or "®") for the first mention
+    sources: tuple[str, ...] = ()  # the documents that state the rules
 
     def violations(self, text: str) -> list[str]:
         return [p for p in self.forbidden if _phrase(p).search(text)]
@@ -85,7 +86,7 @@ def draft(service: Any, request: DraftRequest, caller: CallerContext) -> Draft:
     partner, vertical = checked_request_text(request, rules)
     forms = product_forms(product, products)
     query = f"{product} {vertical} value proposition benefits customers".strip()
-    hits, variants = draft_sources(service, query, caller, vertical, products)
+    hits, variants = draft_sources(service, query, caller, vertical, products, rules)
     usable = [_only_customer_facing(hit, forms, rules) for hit in hits]
     approved = [
         h if h.metadata.get("doc_type") == APPROVED_DOC_TYPE else h.model_copy(update={"text": ""})
@@ -192,14 +193,22 @@ def _short_form(product: str, products: list[str]) -> str:
 
 
 def draft_sources(
-    service: Any, query: str, caller: CallerContext, vertical: str, products: list[str]
+    service: Any,
+    query: str,
+    caller: CallerContext,
+    vertical: str,
+    products: list[str],
+    rules: BrandRules,
 ) -> tuple[list[SearchHit], set[str]]:
     """Marketing and product passages for the query without other verticals' messaging, and
-    the names of the variants left out (to tell the caller which verticals have material)."""
+    the names of the variants left out (to tell the caller which verticals have material).
+    A document that states brand rules and is about no product is guidance for partners and
+    their reviewers, never material for a draft."""
     hits = [
         h
         for h in service.kb.retriever.retrieve(query, caller, k=30)
         if h.metadata.get("doc_type") in DRAFT_DOC_TYPES
+        and not (h.source in rules.sources and not h.metadata.get("products"))
     ]
     titles = {
         source: record.metadata.get("title", "")
@@ -244,11 +253,14 @@ def _only_customer_facing(hit: SearchHit, forms: tuple[str, ...], rules: BrandRu
     """The hit with only the sentences a customer draft may use (table rows as claims)."""
     approved = hit.metadata.get("doc_type") == APPROVED_DOC_TYPE
     prose = "\n".join(line for line in hit.text.splitlines() if not line.lstrip().startswith("|"))
-    kept = [
-        s
-        for s in grounding.sentences_of(hit.model_copy(update={"text": prose}))
-        if customer_facing(s, forms, rules, approved)
-    ] + [
+    # Split again after cleaning ("**Title.** Sentence" is two sentences), so that every piece
+    # best_sentences() may pick later has been checked on its own.
+    pieces = [
+        piece
+        for sentence in grounding.sentences_of(hit.model_copy(update={"text": prose}))
+        for piece in grounding.sentences_of(hit.model_copy(update={"text": _fact(sentence)}))
+    ]
+    kept = [s for s in pieces if customer_facing(s, forms, rules, approved)] + [
         s
         for s in table_claims(hit.text, forms)
         if customer_facing(s, forms, rules, approved, named_in_row=True)
@@ -325,6 +337,7 @@ def brand_rules(service: Any, caller: CallerContext, products: list[str]) -> Bra
     return BrandRules(
         forbidden=forbidden_list,
         marks=tuple(sorted(marks.items(), key=lambda m: -len(m[0]))),
+        sources=tuple(sorted(rule_docs)),
     )
 
 
@@ -346,8 +359,11 @@ def _forbidden_phrases(text: str, section: str) -> list[str]:
             found += quoted or ([plain] if 0 < len(plain.split()) <= 4 else [])
     flat = " ".join(text.split())
     for sentence in grounding.SENTENCE.split(flat):
-        if grounding.NEGATION.search(_QUOTED.sub(" ", sentence)):
-            found += _QUOTED.findall(sentence)
+        # Only what follows the negation: in `"Sentinel Complete", never "Sentinel Pro"` the
+        # first name is the right one.
+        negation = grounding.NEGATION.search(_QUOTED.sub(lambda m: " " * len(m[0]), sentence))
+        if negation:
+            found += _QUOTED.findall(sentence[negation.start() :])
     return [
         " ".join(p.split()).strip(" .,;")
         for p in found

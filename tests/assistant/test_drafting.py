@@ -210,3 +210,49 @@ def test_a_second_vendors_products_are_the_known_ones(norwind_service):
     rules = brand_rules(norwind_service, PARTNER, known_products(norwind_service, PARTNER))
     assert {"bulletproof", "zero downtime", "military-grade"} <= set(rules.forbidden)
     assert dict(rules.marks)["Norwind Relay"] == "®"
+
+
+# -- the Brightmere evaluation corpus (another helper wrote it and its brand rules) ------------
+
+
+@pytest.fixture
+def brightmere_service(settings, kb_factory, tmp_path):
+    from evals.vendor_suite import VENDOR_CORPORA, corpus_settings
+
+    corpus = VENDOR_CORPORA["brightmere"]
+    own = corpus_settings(settings, corpus, tmp_path / "brightmere")
+    kb = kb_factory(own)
+    assert not kb.ingest([corpus.folder]).files_failed
+    return build_service(own, chat_model=ScriptedChatModel(lambda m: ""), kb=kb)
+
+
+@pytest.mark.parametrize(
+    ("product", "vertical"),
+    [("Harbor", "logistics"), ("Brightmere Sentinel", "education"), ("Sentinel", None)],
+)
+def test_brightmere_drafts_obey_its_brand_rules(brightmere_service, product, vertical):
+    caller = CallerContext(tier="elite", region="emea")
+    draft = brightmere_service.draft(
+        DraftRequest(kind="email", product=product, vertical=vertical, partner="Acme"), caller
+    )
+    assert_customer_safe(
+        draft,
+        sources_text(brightmere_service, draft),
+        # its brand rules' forbidden words, and its internal reviewer guidance
+        [
+            "unhackable",
+            "bulletproof",
+            "military-grade",
+            "100% secure",
+            "guarantee",
+            "FedRAMP",
+            "Sentinel Pro",
+            "AcmeSentinel",
+        ],  # fmt: skip
+    )
+    full = "Brightmere " + product.split()[-1]
+    short = re.search(rf"(?<!Brightmere ){product.split()[-1]}\b", draft.text)
+    assert full in draft.text and (short is None or short.start() > draft.text.index(full))
+    other = {"logistics": "education", "education": "logistics"}.get(vertical or "")
+    assert all(c.source != f"marketing/messaging-{other}.md" for c in draft.citations)
+    assert all("brand" not in c.source for c in draft.citations)  # rules are not material
