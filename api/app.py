@@ -40,6 +40,7 @@ from api.routes import (
     widget,
 )
 from api.routes.widget import STATIC_DIR
+from api.slack_config import http_endpoint_wanted
 from api.throttling import AnswerQueue, BodySizeLimit, RateLimiter
 from assistant.records import RecordStore
 from assistant.settings import Settings, get_settings
@@ -99,7 +100,7 @@ def create_app(settings: Settings, service: Any = None) -> FastAPI:
     for module in (*routers, health, widget):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    if settings.slack.signing_secret is not None:
+    if http_endpoint_wanted(settings.slack):
         from api.slack import mount_slack
 
         mount_slack(app, settings, service)

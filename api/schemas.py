@@ -66,6 +66,7 @@ class TrainingRequest(_Request):
     certifications: list[str] = Field([], max_length=200)
     completed_courses: list[str] = Field([], max_length=500)
     pipeline: dict[str, float] = {}
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     certified_products: list[str] = Field([], max_length=100)
 
 

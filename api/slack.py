@@ -10,21 +10,29 @@ the same `AssistantService` as the API, and turns the :class:`Answer` back into 
   thread sends the thread (``conversations.replies``) as history;
 - the bot posts "Looking that up…" at once and replaces it with the answer (``chat.update``),
   because an answer takes longer than the three seconds Slack waits for its acknowledgement;
-- 👍/👎 record feedback and "Talk to a person" requests a hand-off; both confirm privately.
+- 👍/👎 record feedback (👎 then opens a comment box whose text is stored with the rating);
+  "Talk to a person" requests a hand-off, confirms privately and replaces the buttons with a
+  line saying a person was asked;
+- the App Home tab shows what the bot is for and the starter questions.
 
 Who asks decides what may be retrieved, and that comes only from settings (:func:`caller_for`).
 
-Example (``create_app`` does this when ``settings.slack.signing_secret`` is set)::
+Two ways to run it (settings checked by :mod:`api.slack_config`): mounted on the API
+(``create_app`` calls :func:`mount_slack`; Bolt checks signatures), or standalone in Socket Mode
+(``partner-assistant slack`` calls :func:`run_socket_mode`: one connection, however many API
+workers run)::
 
     mount_slack(app, settings, service)     # service may be None until the app's lifespan
+    run_socket_mode(settings, service)      # blocks; Ctrl-C stops it
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -36,13 +44,21 @@ from slack_sdk.errors import SlackApiError
 from starlette.concurrency import run_in_threadpool
 
 from api.slack_blocks import (
+    COMMENT_BLOCK,
+    COMMENT_INPUT,
+    FEEDBACK_COMMENT,
     FEEDBACK_DOWN,
     FEEDBACK_UP,
     HANDOFF,
+    MAX_COMMENT,
     answer_blocks,
     answer_text,
+    feedback_modal,
+    handoff_requested_blocks,
+    home_view,
     notice_blocks,
 )
+from api.slack_config import check_http, check_socket_mode
 from api.throttling import QueueFull
 from assistant.models import Answer, CallerContext, Question, Turn
 from assistant.settings import Settings, SlackSettings
@@ -131,9 +147,10 @@ def thread_history(
 
 class SlackBot:
     """The Bolt listeners. The service is looked up when a message arrives, because
-    ``create_app`` may build it only in its lifespan, after the routes are mounted."""
+    ``create_app`` may build it only in its lifespan, after the routes are mounted. ``app`` is
+    the FastAPI app, or for the standalone bot anything with a ``state`` namespace."""
 
-    def __init__(self, app: FastAPI, settings: Settings, service: Any = None) -> None:
+    def __init__(self, app: Any, settings: Settings, service: Any = None) -> None:
         self.app = app
         self.settings = settings
         self._service = service
@@ -151,6 +168,8 @@ class SlackBot:
         bolt.action(FEEDBACK_UP)(self.on_feedback)
         bolt.action(FEEDBACK_DOWN)(self.on_feedback)
         bolt.action(HANDOFF)(self.on_handoff)
+        bolt.view(FEEDBACK_COMMENT)(self.on_feedback_comment)
+        bolt.event("app_home_opened")(self.on_home_opened)
 
     # -- questions ----------------------------------------------------------------------------
 
@@ -267,16 +286,65 @@ class SlackBot:
         service = self.service
         try:
             if hasattr(service, "add_feedback"):
-                service.add_feedback(answer_id, rating, "")
+                feedback = service.add_feedback(answer_id, rating, "")
             else:
-                self._records(service).add_feedback(answer_id, rating, "")
+                feedback = self._records(service).add_feedback(answer_id, rating, "")
             text = "Thanks, your feedback helps us improve these answers."
         except LookupError:
             text = "I can't find that answer any more, so the feedback was not saved."
+            feedback = None
         except Exception:
             log.exception("Slack feedback failed")
             text = "Sorry, the feedback could not be saved; please try again."
+            feedback = None
+        if (
+            rating == "down"
+            and feedback is not None
+            and self._ask_for_comment(client, body, feedback.id)
+        ):
+            return  # the comment box is the confirmation
         _ephemeral(client, body, text)
+
+    @staticmethod
+    def _ask_for_comment(client: WebClient, body: dict[str, Any], feedback_id: str) -> bool:
+        """Open the comment box after 👎 (``views.open`` needs the click's ``trigger_id``,
+        valid for three seconds); False when Slack would not open it."""
+        trigger = body.get("trigger_id")
+        if not trigger:
+            return False
+        try:
+            client.views_open(trigger_id=trigger, view=feedback_modal(feedback_id))
+            return True
+        except SlackApiError as exc:
+            log.warning("could not open the feedback comment box: %s", exc.response.get("error"))
+            return False
+
+    def on_feedback_comment(
+        self, ack: Callable[[], Any], body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        """The comment box was sent: its text is stored with the 👎 it follows."""
+        ack()
+        values = (view.get("state") or {}).get("values") or {}
+        comment = ((values.get(COMMENT_BLOCK) or {}).get(COMMENT_INPUT) or {}).get("value") or ""
+        if not comment.strip():
+            return
+        try:
+            self._records(self.service).comment_feedback(
+                view.get("private_metadata") or "", comment.strip()[:MAX_COMMENT]
+            )
+        except LookupError:
+            log.warning("feedback comment for an unknown rating was dropped")
+
+    def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
+        """Publish the App Home tab (what the bot is for, starter questions) when it opens."""
+        if event.get("tab") not in (None, "home") or not event.get("user"):
+            return
+        from api.routes.widget import starter_questions
+
+        try:
+            client.views_publish(user_id=event["user"], view=home_view(starter_questions("en")))
+        except SlackApiError as exc:
+            log.warning("could not publish the App Home tab: %s", exc.response.get("error"))
 
     def on_handoff(
         self,
@@ -294,6 +362,7 @@ class SlackBot:
                 "I've passed your question to your channel manager "
                 f"(reference `{handoff.id[:8]}`); they will follow up with you."
             )
+            _mark_handoff_requested(client, body, handoff.id[:8])
         except LookupError:
             text = "I can't find that answer any more; please ask again and press the button."
         except Exception:
@@ -304,6 +373,24 @@ class SlackBot:
 
 def _notice(text: str) -> tuple[str, list[dict[str, Any]]]:
     return NOTICE + text, notice_blocks(NOTICE + text)
+
+
+def _mark_handoff_requested(client: WebClient, body: dict[str, Any], reference: str) -> None:
+    """Replace the answer's buttons with a line that a person was asked (best effort: the
+    private confirmation has already said so)."""
+    channel = (body.get("channel") or {}).get("id")
+    message = body.get("message") or {}
+    if not channel or not message.get("ts") or not message.get("blocks"):
+        return
+    try:
+        client.chat_update(
+            channel=channel,
+            ts=message["ts"],
+            text=message.get("text") or "Hand-off requested",
+            blocks=handoff_requested_blocks(message["blocks"], reference),
+        )
+    except SlackApiError as exc:
+        log.warning("could not mark the hand-off on the answer: %s", exc.response.get("error"))
 
 
 def _ephemeral(client: WebClient, body: dict[str, Any], text: str) -> None:
@@ -340,16 +427,19 @@ class _ThreadedRequestHandler(SlackRequestHandler):
         return to_starlette_response(await run_in_threadpool(self.app.dispatch, bolt_request))
 
 
-def build_bolt_app(settings: Settings, bot: SlackBot) -> App:
+def build_bolt_app(settings: Settings, bot: SlackBot, socket_mode: bool = False) -> App:
     """The Bolt app, its Web API client pointed at ``settings.slack.api_url``. The token is
-    checked on the first request rather than at startup, so the API starts when Slack is down."""
+    checked on the first request rather than at startup, so the API starts when Slack is down.
+    Over HTTP Bolt verifies every request's signature; in Socket Mode requests arrive on our
+    own authenticated connection, so there is no signature to check."""
     slack = settings.slack
-    if slack.signing_secret is None or slack.bot_token is None:
-        raise ValueError("the Slack bot needs PA_SLACK_SIGNING_SECRET and PA_SLACK_BOT_TOKEN")
+    (check_socket_mode if socket_mode else check_http)(slack)
+    assert slack.bot_token is not None  # checked above
     client = WebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url)
     bolt = App(
         client=client,
-        signing_secret=slack.signing_secret.get_secret_value(),
+        signing_secret=None if socket_mode else slack.signing_secret.get_secret_value(),  # type: ignore[union-attr]
+        request_verification_enabled=not socket_mode,
         token_verification_enabled=False,
         # Acknowledge first, answer in Bolt's worker threads: Slack waits only three seconds.
         process_before_response=False,
@@ -360,8 +450,8 @@ def build_bolt_app(settings: Settings, bot: SlackBot) -> App:
 
 
 def mount_slack(app: FastAPI, settings: Settings, service: Any = None) -> App:
-    """Add ``POST /slack/events`` to ``app`` (and, with ``slack.socket_mode`` and an app token,
-    a Socket Mode connection for the app's lifetime). Returns the Bolt app."""
+    """Add ``POST /slack/events`` to ``app``. Returns the Bolt app. Socket Mode is not opened
+    here (each API worker would open its own connection): ``partner-assistant slack`` runs it."""
     bolt = build_bolt_app(settings, SlackBot(app, settings, service))
     handler = _ThreadedRequestHandler(bolt)
 
@@ -370,30 +460,22 @@ def mount_slack(app: FastAPI, settings: Settings, service: Any = None) -> App:
 
     app.add_api_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
     app.state.slack = bolt
-    if settings.slack.socket_mode:
-        if settings.slack.app_token is None:
-            log.warning("slack.socket_mode is on but PA_SLACK_APP_TOKEN is unset; using HTTP only")
-        else:
-            _connect_socket_mode(app, bolt, settings.slack)
     return bolt
 
 
-def _connect_socket_mode(app: FastAPI, bolt: App, slack: SlackSettings) -> None:
-    """Hold a Socket Mode connection open while the app runs (its client runs in its own
-    threads), for workspaces where Slack cannot reach our HTTP endpoint."""
+def socket_mode_handler(settings: Settings, service: Any) -> Any:
+    """The standalone bot: a Bolt app in Socket Mode around ``service``, not yet connected.
+    Its state (records for the buttons) is the service's; there is no API queue or metrics."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    inner = app.router.lifespan_context
+    holder = SimpleNamespace(state=SimpleNamespace(records=getattr(service, "records", None)))
+    bolt = build_bolt_app(settings, SlackBot(holder, settings, service), socket_mode=True)
+    app_token = settings.slack.app_token.get_secret_value()  # type: ignore[union-attr]
+    return SocketModeHandler(bolt, app_token, web_client=bolt.client)
 
-    @asynccontextmanager
-    async def lifespan(asgi_app: Any) -> AsyncIterator[Any]:
-        token = slack.app_token.get_secret_value() if slack.app_token else ""
-        socket = SocketModeHandler(bolt, token, web_client=bolt.client)
-        await run_in_threadpool(socket.connect)
-        try:
-            async with inner(asgi_app) as state:
-                yield state
-        finally:
-            socket.close()
 
-    app.router.lifespan_context = lifespan
+def run_socket_mode(settings: Settings, service: Any) -> None:
+    """Connect to Slack over one Socket Mode connection and answer until interrupted."""
+    handler = socket_mode_handler(settings, service)
+    log.info("Slack bot connected in Socket Mode")
+    handler.start()

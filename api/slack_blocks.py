@@ -1,14 +1,17 @@
 """Block Kit for the Slack bot: an `Answer` as a Slack message, within Slack's limits.
 
-Slack refuses a whole message when one block breaks a limit, so everything here is cut to fit
-before it is sent: at most 50 blocks, section text up to 3000 characters, context blocks of up to
-10 elements, button values up to 2000 characters. Text from answers and documents is escaped
-(``&``, ``<``, ``>``), so a document cannot ping ``<!channel>`` or forge a link; only links this
-module builds, to http(s) addresses, are live.
+Blocks are built with slack_sdk's block builders (``SectionBlock``, ``ButtonElement``, ``View``…)
+so field names and nesting are the SDK's, not hand-written dicts. Slack refuses a whole message
+when one block breaks a limit, so everything here is cut to fit before it is sent: at most 50
+blocks, section text up to 3000 characters, context blocks of up to 10 elements, button values
+up to 2000 characters. Text from answers and documents is escaped (``&``, ``<``, ``>``), so a
+document cannot ping ``<!channel>`` or forge a link; only links this module builds, to http(s)
+addresses, are live. Answers are Markdown; Slack reads its own mrkdwn, so lists, bold, italics,
+headings and links are converted (:func:`markdown_to_mrkdwn`).
 
 Example::
 
-    blocks = answer_blocks(answer)      # section(s), citation context, notice, buttons
+    blocks = answer_blocks(answer)      # section(s), citation context, hand-off hint, buttons
     text = answer_text(answer)          # the fallback for notifications and thread history
 """
 
@@ -17,6 +20,19 @@ from __future__ import annotations
 import math
 import re
 from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
 
 from assistant.models import Answer, Citation
 
@@ -31,14 +47,23 @@ MAX_CITATION_LABEL = 300
 FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"
 HANDOFF = "handoff"
+FEEDBACK_COMMENT = "feedback_comment"  # the comment modal's callback id
+COMMENT_BLOCK, COMMENT_INPUT = "comment", "text"
+MAX_COMMENT = 2000
 
-ABSTAIN_NOTICE = (
-    ":information_source: I couldn't find a reliable answer in the partner documents you have "
-    "access to. Press *Talk to a person* and your channel manager will follow up."
+# The refusal itself is the answer's text (in the partner's language); this only points at the
+# button, so an abstained answer says "I can't answer" once.
+HANDOFF_HINT = (
+    ":bust_in_silhouette: Your channel manager can take this over: press *Talk to a person*."
 )
 SHORTENED = "\n_(answer shortened for Slack)_"
 _MARKER = re.compile(r"\[(\d{1,3})\]")
-_BOLD = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+|[^\s)]*)\)")
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+_BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+", re.M)
+_BOLD = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*|__(\S(?:.*?\S)?)__")
+_ITALIC = re.compile(r"(?<![*\w])\*(\S(?:[^*\n]*?\S)?)\*(?![*\w])")
+_BOLD_MARK = "\x02"
 
 
 def escape(text: str) -> str:
@@ -70,16 +95,37 @@ def citation_label(citation: Citation) -> str:
     return label if len(label) <= MAX_CITATION_LABEL else label[: MAX_CITATION_LABEL - 1] + "…"
 
 
+def markdown_to_mrkdwn(text: str, urls: dict[int, str | None] | None = None) -> str:
+    """Markdown as Slack mrkdwn, escaped: ``- item`` as ``• item``, ``**bold**`` and headings as
+    ``*bold*``, ``*italic*`` as ``_italic_``, ``[label](url)`` as ``<url|label>`` (text only when
+    the URL is not http(s)), and each ``[n]`` marker linked to its source's URL when known.
+
+    >>> markdown_to_mrkdwn("**Gold** partners:\\n- get *MDF* [portal](https://p.example)")
+    '*Gold* partners:\\n• get _MDF_ <https://p.example|portal>'
+    """
+    links: list[str] = []
+
+    def keep_link(match: re.Match[str]) -> str:
+        links.append(link(match[2], match[1]))
+        return f"\x00{len(links) - 1}\x00"
+
+    text = escape(_MD_LINK.sub(keep_link, text))
+    text = _HEADING.sub(lambda m: f"{_BOLD_MARK}{m[1]}{_BOLD_MARK}", text)
+    text = _BULLET.sub(lambda m: f"{m[1]}• ", text)
+    text = _BOLD.sub(lambda m: f"{_BOLD_MARK}{m[1] or m[2]}{_BOLD_MARK}", text)
+    text = _ITALIC.sub(r"_\1_", text).replace(_BOLD_MARK, "*")
+    if urls:
+        text = _MARKER.sub(lambda m: link(urls.get(int(m[1])), m[0]), text)
+    return re.sub("\x00(\\d+)\x00", lambda m: links[int(m[1])], text)
+
+
 def answer_mrkdwn(answer: Answer) -> str:
-    """The answer as Slack mrkdwn: escaped, ``**bold**`` as ``*bold*``, and each ``[n]`` marker
-    linked to its source when the citation has a URL."""
+    """The answer as Slack mrkdwn (:func:`markdown_to_mrkdwn`), cut to a readable length."""
     text = answer.answer.strip()
     shortened = len(text) > MAX_ANSWER_CHARS
     if shortened:
         text = text[:MAX_ANSWER_CHARS].rsplit(" ", 1)[0] + " …"
-    urls = {c.n: c.url for c in answer.citations}
-    text = _BOLD.sub(r"*\1*", escape(text))
-    text = _MARKER.sub(lambda m: link(urls.get(int(m[1])), m[0]), text)
+    text = markdown_to_mrkdwn(text, {c.n: c.url for c in answer.citations})
     return text + (SHORTENED if shortened else "")
 
 
@@ -110,11 +156,11 @@ def answer_text(answer: Answer) -> str:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return SectionBlock(text=MarkdownTextObject(text=text)).to_dict()
 
 
 def _context(texts: list[str]) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in texts]}
+    return ContextBlock(elements=[MarkdownTextObject(text=t) for t in texts]).to_dict()
 
 
 def _citation_blocks(citations: list[Citation], budget: int) -> list[dict[str, Any]]:
@@ -133,43 +179,45 @@ def _citation_blocks(citations: list[Citation], budget: int) -> list[dict[str, A
     ]
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "action_id": action_id,
-        "value": value[:MAX_BUTTON_VALUE],
-    }
-    if style:
-        button["style"] = style
-    return button
+def _button(
+    text: str, action_id: str, value: str, label: str, style: str | None = None
+) -> ButtonElement:
+    """A button with an ``accessibility_label``: screen readers say what it does, not "thumbs
+    up"."""
+    return ButtonElement(
+        text=PlainTextObject(text=text, emoji=True),
+        action_id=action_id,
+        value=value[:MAX_BUTTON_VALUE],
+        style=style,
+        accessibility_label=label,
+    )
 
 
 def action_blocks(answer: Answer) -> list[dict[str, Any]]:
     """Feedback and hand-off buttons; none when the answer has no id to refer back to."""
     if not answer.answer_id:
         return []
-    abstained = answer.path == "abstained"
-    return [
-        {
-            "type": "actions",
-            "block_id": "answer_actions",
-            "elements": [
-                _button("👍", FEEDBACK_UP, answer.answer_id),
-                _button("👎", FEEDBACK_DOWN, answer.answer_id),
-                _button(
-                    "Talk to a person", HANDOFF, answer.answer_id, "primary" if abstained else None
-                ),
-            ],
-        }
+    primary = "primary" if answer.path == "abstained" else None
+    buttons = [
+        _button("👍", FEEDBACK_UP, answer.answer_id, "This answer helped"),
+        _button("👎", FEEDBACK_DOWN, answer.answer_id, "This answer did not help; add a comment"),
+        _button(
+            "Talk to a person",
+            HANDOFF,
+            answer.answer_id,
+            "Ask your channel manager to follow up on this question",
+            primary,
+        ),
     ]
+    return [ActionsBlock(block_id="answer_actions", elements=buttons).to_dict()]
 
 
 def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
-    """The whole message: answer section(s), citations, an abstain notice, then the buttons."""
+    """The whole message: answer section(s), citations, a hand-off hint when one is offered,
+    then the buttons."""
     tail = action_blocks(answer)
-    if answer.path == "abstained" or answer.handoff_offered:
-        tail = [_context([ABSTAIN_NOTICE]), *tail]
+    if (answer.path == "abstained" or answer.handoff_offered) and tail:
+        tail = [_context([HANDOFF_HINT]), *tail]
     citation_room = MAX_BLOCKS - len(tail) - 1
     citations = _citation_blocks(
         answer.citations, min(citation_room, math.ceil(len(answer.citations) / 10))
@@ -177,6 +225,63 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     sections = [_section(p) for p in split_text(answer_mrkdwn(answer))]
     sections = sections[: MAX_BLOCKS - len(tail) - len(citations)]
     return [*sections, *citations, *tail]
+
+
+def handoff_requested_blocks(blocks: list[dict[str, Any]], reference: str) -> list[dict[str, Any]]:
+    """The answer message once its hand-off is requested: the buttons give way to a line
+    everyone in the thread sees, so nobody presses again or wonders whether it worked."""
+    kept = [
+        b
+        for b in blocks
+        if b.get("type") != "actions"
+        and b.get("elements") != [{"type": "mrkdwn", "text": HANDOFF_HINT}]
+    ]
+    done = f":white_check_mark: A person was asked to follow up (reference `{escape(reference)}`)."
+    return [*kept, _context([done])][:MAX_BLOCKS]
+
+
+def feedback_modal(answer_id: str) -> dict[str, Any]:
+    """The comment box that opens after 👎; the answer id rides in ``private_metadata``."""
+    return View(
+        type="modal",
+        callback_id=FEEDBACK_COMMENT,
+        private_metadata=answer_id[:MAX_BUTTON_VALUE],
+        title=PlainTextObject(text="What went wrong?"),
+        submit=PlainTextObject(text="Send"),
+        close=PlainTextObject(text="Skip"),
+        blocks=[
+            InputBlock(
+                block_id=COMMENT_BLOCK,
+                label=PlainTextObject(text="Tell us what was wrong or missing (optional)"),
+                element=PlainTextInputElement(
+                    action_id=COMMENT_INPUT, multiline=True, max_length=MAX_COMMENT
+                ),
+                optional=True,
+            )
+        ],
+    ).to_dict()
+
+
+def home_view(starters: list[str]) -> dict[str, Any]:
+    """The App Home tab: what the assistant is for and questions to start with."""
+    blocks: list[Any] = [
+        HeaderBlock(text=PlainTextObject(text="Partner assistant")),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text="Answers come from the partner program documents you have access to, "
+                "with their sources. Mention me in a channel or send me a direct message; "
+                "when the documents don't answer, a person can take over."
+            )
+        ),
+    ]
+    if starters:
+        questions = "\n".join(f"• {escape(q)}" for q in starters)
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=f"*Try asking:*\n{questions}"[:MAX_SECTION_TEXT])
+            )
+        )
+    return View(type="home", blocks=blocks).to_dict()
 
 
 def notice_blocks(text: str) -> list[dict[str, Any]]:

@@ -1,15 +1,23 @@
 """`partner-assistant`: the command line. Scripts and evals rely on its JSON output.
 
 Every command takes ``--store PATH`` (or ``PA_STORE_DIR``) to pick the knowledge base.
+
+Start-up matters for a command line: arguments are checked against settings before anything
+heavy is loaded (a bad ``--tier`` fails at once), commands that only read the store (``stats``,
+``handoffs``) never import the embedding model, and commands that need one check first that a
+store exists. Each command is a small function so the module can move between packages as is.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
+from contextlib import nullcontext, suppress
 from datetime import date
+from importlib import metadata as package_metadata
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -19,12 +27,17 @@ from rich.table import Table
 from assistant.models import (
     Answer,
     CallerContext,
+    DraftKind,
     DraftRequest,
     PartnerProfile,
     Question,
+    Role,
     Turn,
 )
 from assistant.settings import Settings, get_settings
+
+Mode = Literal["dense", "lexical", "hybrid"]  # RetrievalSettings.mode's values
+MISSING_STORE = "run `partner-assistant ingest PATH` first"
 
 app = typer.Typer(
     name="partner-assistant",
@@ -41,8 +54,26 @@ StoreOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        try:
+            version = package_metadata.version("partner-assistant")
+        except package_metadata.PackageNotFoundError:
+            version = "unknown (not installed)"
+        sys.stdout.write(f"partner-assistant {version}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(store: StoreOpt = None) -> None:
+def main(
+    store: StoreOpt = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Partner knowledge base and assistant."""
     if store is not None:
         state["store"] = store
@@ -59,7 +90,7 @@ def settings_for(store: Path | None = None) -> Settings:
 
 
 def fail(message: str, code: int = 2) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -68,11 +99,30 @@ def emit_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
-def knowledge_base(settings: Settings):  # noqa: ANN201 - imported lazily: loads torch
+def open_store(settings: Settings):  # noqa: ANN201 - imported lazily: chromadb
+    """The existing store, opened without the embedding model; a missing one is an error with
+    the command that fixes it (not an empty result and exit 0)."""
+    from retrieval.chroma_store import StoreError, StoreMissing
+
+    try:
+        from retrieval.chroma_store import ChromaStore
+
+        return ChromaStore.open_existing(settings)
+    except StoreMissing as exc:
+        fail(f"{exc}: {MISSING_STORE}", code=1)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def knowledge_base(settings: Settings, must_exist: bool = True):  # noqa: ANN201 - loads torch
+    """The knowledge base with its embedding model (seconds to load), once the store is known
+    to exist (``ingest`` creates it, so it passes ``must_exist=False``)."""
     from retrieval.chroma_store import StoreError
     from retrieval.embedder import EmbeddingModelError
     from retrieval.knowledge_base import open_knowledge_base
 
+    if must_exist:
+        open_store(settings)
     try:
         return open_knowledge_base(settings)
     except (StoreError, EmbeddingModelError) as exc:
@@ -80,19 +130,36 @@ def knowledge_base(settings: Settings):  # noqa: ANN201 - imported lazily: loads
 
 
 def caller_from(
+    settings: Settings,
     role: str,
     tier: str | None,
     region: str | None,
     as_of: str | None,
     partner_id: str | None = None,
 ) -> CallerContext:
+    """The caller the options describe, checked against the configured tiers and regions
+    before any model is loaded."""
+    from retrieval.access import AccessError, validate_caller
+
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date in YYYY-MM-DD form")
-    if role not in ("partner", "channel_manager", "admin"):
-        fail(f"--role {role!r} must be partner, channel_manager or admin")
-    return CallerContext(role=role, tier=tier, region=region, as_of=day, partner_id=partner_id)  # type: ignore[arg-type]
+    caller = CallerContext(role=role, tier=tier, region=region, as_of=day, partner_id=partner_id)  # type: ignore[arg-type]
+    try:
+        return validate_caller(caller, settings.access)
+    except AccessError as exc:
+        option = "--tier" if "tier" in str(exc) else "--region"
+        fail(f"{option}: {exc}")
+    return caller
+
+
+def public_metadata(hit: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A hit's metadata without the flags written only for Chroma's filters."""
+    from ingestion.metadata import filter_fields
+
+    hidden = filter_fields(settings.access)
+    return {k: v for k, v in hit["metadata"].items() if k not in hidden}
 
 
 def run_batch(path: Path, handle: Any, errors: tuple[type[Exception], ...]) -> None:
@@ -125,7 +192,7 @@ def ingest(
 ) -> None:
     """Ingest documents incrementally: unchanged files are skipped, changed ones replaced."""
     settings = settings_for(store)
-    kb = knowledge_base(settings)
+    kb = knowledge_base(settings, must_exist=False)
     with Progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
@@ -160,69 +227,115 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _search_one(kb: Any, query: str, caller: CallerContext, k: int, mode: str | None) -> list[dict]:
-    hits = kb.retriever.retrieve(query, caller, k=k, mode=mode)
-    return [hit.model_dump() for hit in hits]
+def _search_one(
+    kb: Any, query: str, caller: CallerContext, k: int, mode: str | None, settings: Settings
+) -> list[dict]:
+    results = []
+    for hit in kb.retriever.retrieve(query, caller, k=k, mode=mode):
+        result = hit.model_dump()
+        result["relevance"] = relevance(result)
+        result["metadata"] = public_metadata(result, settings)
+        results.append(result)
+    return results
+
+
+def relevance(hit: dict[str, Any]) -> float | None:
+    """0–1: the cosine similarity of query and passage (the fusion score only ranks, and its
+    scale depends on the number of lists fused); None when no embedding was compared."""
+    value = hit.get("relevance")
+    return None if value is None else round(min(1.0, max(0.0, float(value))), 2)
+
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_MARKS = re.compile(r"(\*\*|__|`|^#{1,6}\s+|^\s*[-*+]\s+|^\s*>\s?|^\|?\s*:?-{3,}.*$)", re.M)
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as one line of readable text: links become their label, emphasis, heading and
+    list marks and table rules go, table cells are separated by a semicolon."""
+    text = _MD_MARKS.sub("", _MD_LINK.sub(r"\1", markdown))
+    text = re.sub(r"\s*\|\s*", "; ", text).strip("; ")
+    return " ".join(text.split())
+
+
+def snippet(text: str, limit: int = 240) -> str:
+    """At most ``limit`` characters, cut at a word boundary."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def print_results(results: list[dict[str, Any]]) -> None:
+    out = Console()
+    if not results:
+        out.print("No results you may see match that query.")
+    for n, hit in enumerate(results, start=1):
+        score = "–" if hit["relevance"] is None else f"{hit['relevance']:.2f}"
+        where = f", p. {hit['page']}" if hit["page"] else ""
+        out.print(f"[bold]{n}. {hit['title'] or hit['source']}[/bold]  relevance {score}")
+        out.print(f"   [dim]{hit['source']}{where} — {hit['section']}[/dim]", highlight=False)
+        out.print(f"   {snippet(plain_text(hit['text']))}", highlight=False)
 
 
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="The query.")] = None,
-    k: Annotated[int, typer.Option("--k", help="Number of results.")] = 10,
-    tier: Annotated[str | None, typer.Option(help="Caller tier.")] = None,
-    region: Annotated[str | None, typer.Option(help="Caller region.")] = None,
-    role: Annotated[str, typer.Option(help="partner, channel_manager or admin.")] = "partner",
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Number of results.")] = 10,
+    tier: Annotated[str | None, typer.Option(help="Caller tier (see PA_ACCESS_TIERS).")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Caller region (see PA_ACCESS_REGIONS).")
+    ] = None,
+    role: Annotated[Role, typer.Option(help="Caller role.")] = "partner",
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date the rules apply on.")] = None,
-    mode: Annotated[str | None, typer.Option(help="dense, lexical or hybrid.")] = None,
+    mode: Annotated[
+        Mode | None, typer.Option(help="Retrieval mode (default: PA_RETRIEVAL_MODE).")
+    ] = None,
     batch: Annotated[Path | None, typer.Option("--batch", help="JSONL file of queries.")] = None,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """Search the knowledge base as a given caller (hybrid by default)."""
+    if not query and not batch:
+        fail("give a QUERY or --batch FILE.jsonl")
+    if batch and not batch.is_file():
+        fail(f"batch file {batch} does not exist")
+    settings = settings_for(store)
+    caller = caller_from(settings, role, tier, region, as_of)
     from retrieval.access import AccessError
     from retrieval.hybrid import RetrievalError
 
-    if not query and not batch:
-        fail("give a QUERY or --batch FILE.jsonl")
-    settings = settings_for(store)
     kb = knowledge_base(settings)
     if batch:
         run_batch(
             batch,
             lambda item, caller: {
                 "results": _search_one(
-                    kb, item["query"], caller, int(item.get("k", k)), item.get("mode", mode)
+                    kb,
+                    item["query"],
+                    caller,
+                    int(item.get("k", k)),
+                    item.get("mode", mode),
+                    settings,
                 )
             },
             (AccessError, RetrievalError),
         )
         return
-    caller = caller_from(role, tier, region, as_of)
     try:
-        results = _search_one(kb, query or "", caller, k, mode)
+        results = _search_one(kb, query or "", caller, k, mode, settings)
     except (AccessError, RetrievalError) as exc:
         fail(str(exc))
     if as_json:
         emit_json({"query": query, "results": results})
-        return
-    table = Table("#", "score", "source", "section", "page", "text")
-    for n, hit in enumerate(results, start=1):
-        table.add_row(
-            str(n),
-            f"{hit['score']:.3f}",
-            hit["source"],
-            hit["section"][:40],
-            str(hit["page"] or ""),
-            hit["text"][:90].replace("\n", " "),
-        )
-    Console().print(table)
+    else:
+        print_results(results)
 
 
 @app.command()
 def stats(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
-    """Documents and chunks in the store, by doc type, with the embedding model."""
-    kb = knowledge_base(settings_for(store))
-    result = kb.stats()
+    """Documents and chunks in the store, by doc type, with the embedding model it was built
+    with (read from the store: the model itself is not loaded)."""
+    result = open_store(settings_for(store)).stats()
     if as_json:
         emit_json(result)
         return
@@ -274,12 +387,20 @@ def _print_answer(answer: Answer) -> None:
         )
 
 
+def busy(message: str, show: bool):  # noqa: ANN201 - a context manager
+    """A spinner on the terminal (stderr) while the model loads or answers; nothing when the
+    output is piped or JSON, so scripts read clean output."""
+    return console.status(message) if show and console.is_terminal else nullcontext()
+
+
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question.")] = None,
-    tier: Annotated[str | None, typer.Option(help="Caller tier.")] = None,
-    region: Annotated[str | None, typer.Option(help="Caller region.")] = None,
-    role: Annotated[str, typer.Option(help="partner, channel_manager or admin.")] = "partner",
+    tier: Annotated[str | None, typer.Option(help="Caller tier (see PA_ACCESS_TIERS).")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Caller region (see PA_ACCESS_REGIONS).")
+    ] = None,
+    role: Annotated[Role, typer.Option(help="Caller role.")] = "partner",
     partner_id: Annotated[str | None, typer.Option("--partner-id")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date the rules apply on.")] = None,
     history: Annotated[Path | None, typer.Option("--history", help="JSON list of turns.")] = None,
@@ -289,12 +410,18 @@ def ask(
     store: StoreOpt = None,
 ) -> None:
     """Answer a question with citations, as a given caller."""
+    if not question and not batch:
+        fail("give a QUESTION or --batch FILE.jsonl")
+    if batch and not batch.is_file():
+        fail(f"batch file {batch} does not exist")
+    settings = settings_for(store)
+    caller = caller_from(settings, role, tier, region, as_of, partner_id)
+    turns = _history(history)
     from assistant.llm import ChatModelError
     from retrieval.access import AccessError
 
-    if not question and not batch:
-        fail("give a QUESTION or --batch FILE.jsonl")
-    service = service_for(settings_for(store))
+    with busy("Loading the knowledge base…", show=not as_json):
+        service = service_for(settings)
     if batch:
 
         def answer_item(item: dict, caller: CallerContext) -> dict:
@@ -304,9 +431,8 @@ def ask(
 
         run_batch(batch, answer_item, (AccessError, ChatModelError))
         return
-    caller = caller_from(role, tier, region, as_of, partner_id)
     try:
-        q = Question(text=question or "", caller=caller, history=_history(history))
+        q = Question(text=question or "", caller=caller, history=turns)
         if stream:
             final: dict[str, Any] = {}
             for event in service.stream_answer(q):
@@ -319,7 +445,8 @@ def ask(
             if not as_json:
                 sys.stdout.write("\n")
         else:
-            answer = service.answer(q)
+            with busy("Searching the documents and checking the answer…", show=not as_json):
+                answer = service.answer(q)
     except (AccessError, ValueError) as exc:
         fail(str(exc))
     if as_json:
@@ -330,23 +457,33 @@ def ask(
         _print_answer(answer.model_copy(update={"answer": ""}))
 
 
+def read_profile(path: Path, settings: Settings) -> PartnerProfile:
+    """The profile file, with its tier and region checked against settings."""
+    if not path.is_file():
+        fail(f"profile file {path} does not exist")
+    try:
+        partner = PartnerProfile.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        fail(f"profile {path}: {exc}")
+    caller_from(settings, "partner", partner.tier, partner.region, None)
+    return partner
+
+
 @app.command("recommend-training")
 def recommend_training(
-    profile: Annotated[Path, typer.Option("--profile", help="Partner profile JSON file.")],
-    limit: Annotated[int, typer.Option(help="How many courses.")] = 5,
+    profile: Annotated[
+        Path, typer.Option("--profile", help="Partner profile JSON file.", show_default=False)
+    ],
+    limit: Annotated[int, typer.Option(min=1, max=50, help="How many courses at most.")] = 5,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
-    """Recommend courses from a partner profile and its gaps."""
+    """Recommend courses from a partner profile and its gaps, one reason each."""
     from retrieval.access import AccessError
 
-    if not profile.is_file():
-        fail(f"profile file {profile} does not exist")
-    try:
-        partner = PartnerProfile.model_validate_json(profile.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        fail(f"profile {profile}: {exc}")
-    service = service_for(settings_for(store))
+    settings = settings_for(store)
+    partner = read_profile(profile, settings)
+    service = service_for(settings)
     try:
         recommendations = service.recommend_training(partner, limit=limit)
     except AccessError as exc:
@@ -354,16 +491,21 @@ def recommend_training(
     if as_json:
         emit_json({"recommendations": [r.model_dump(mode="json") for r in recommendations]})
         return
-    table = Table("course", "title", "score", "why")
+    if not recommendations:
+        Console().print("No course matches this profile's gaps.")
+        return
+    table = Table("course", "title", "why")
     for r in recommendations:
-        table.add_row(r.course_id, r.title, f"{r.score:.2f}", r.reason)
+        table.add_row(r.course_id, r.title, r.reason)
     Console().print(table)
 
 
 @app.command()
 def draft(
-    kind: Annotated[str, typer.Option(help="email, social_post or solution_brief.")] = "email",
-    product: Annotated[str, typer.Option(help="Product name.")] = "",
+    product: Annotated[
+        str, typer.Option(help="A product named in the knowledge base.", show_default=False)
+    ],
+    kind: Annotated[DraftKind, typer.Option(help="What to draft.")] = "email",
     vertical: Annotated[str | None, typer.Option(help="Customer vertical.")] = None,
     region: Annotated[str | None, typer.Option(help="Region.")] = None,
     tier: Annotated[str | None, typer.Option(help="Partner tier.")] = None,
@@ -372,33 +514,37 @@ def draft(
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
-    """Draft co-marketing content from approved material, with its sources."""
+    """Draft co-marketing content from approved material; its sources are listed after it."""
     from retrieval.access import AccessError
 
-    if not product:
-        fail("--product is required")
+    settings = settings_for(store)
+    caller = caller_from(settings, "partner", tier, region, None)
     try:
         request = DraftRequest(
             kind=kind,
             product=product,
             vertical=vertical,
-            region=region,  # type: ignore[arg-type]
+            region=caller.region,
             partner=partner,
             tone=tone,
         )
     except ValueError as exc:
         fail(str(exc).splitlines()[0])
-    service = service_for(settings_for(store))
-    try:
-        result = service.draft(request, CallerContext(tier=tier, region=region))
-    except (AccessError, LookupError) as exc:
-        fail(str(exc))
+    with busy("Drafting from the approved material…", show=not as_json):
+        service = service_for(settings)
+        try:
+            result = service.draft(request, caller)
+        except (AccessError, LookupError, ValueError) as exc:
+            fail(str(exc))
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return
-    Console().print(result.text)
+    out = Console()
+    out.print(result.text, highlight=False)
+    if result.citations:
+        out.print("\nSources:")
     for c in result.citations:
-        Console().print(f"  [{c.n}] {c.title} ({c.source})")
+        out.print(f"  {c.n}. {c.title} ({c.source})", highlight=False)
 
 
 @app.command()
@@ -634,6 +780,24 @@ def onboarding(
     out.print(f"time to first deal: {f'{ttfd} days' if ttfd is not None else 'no deal yet'}")
 
 
+def check_slack(settings: Settings, socket_mode: bool) -> None:
+    """A partial Slack configuration fails here, in one line, before anything starts."""
+    from api.slack_config import (
+        SlackConfigError,
+        check_http,
+        check_socket_mode,
+        http_endpoint_wanted,
+    )
+
+    try:
+        if socket_mode:
+            check_socket_mode(settings.slack)
+        elif http_endpoint_wanted(settings.slack):
+            check_http(settings.slack)
+    except SlackConfigError as exc:
+        fail(str(exc))
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
@@ -642,9 +806,26 @@ def serve(
     store: StoreOpt = None,
 ) -> None:
     """Run the API, the portal widget demo page and the Slack endpoint with uvicorn."""
+    settings = settings_for(store)
+    check_slack(settings, socket_mode=False)
     from api.server import serve as run_server
 
-    run_server(settings_for(store), host=host, port=port, workers=workers)
+    run_server(settings, host=host, port=port, workers=workers)
+
+
+@app.command()
+def slack(store: StoreOpt = None) -> None:
+    """Run the Slack bot on its own in Socket Mode: one connection to Slack, no public URL and
+    no signing secret (needs PA_SLACK_BOT_TOKEN and PA_SLACK_APP_TOKEN)."""
+    settings = settings_for(store)
+    check_slack(settings, socket_mode=True)
+    from api.slack import run_socket_mode
+
+    with busy("Loading the knowledge base…", show=True):
+        service = service_for(settings)
+    console.print("Slack bot running in Socket Mode; Ctrl-C stops it.")
+    with suppress(KeyboardInterrupt):
+        run_socket_mode(settings, service)
 
 
 # -- evaluation -----------------------------------------------------------------------------

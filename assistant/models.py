@@ -16,6 +16,7 @@ __all__ = ["CallerContext", "Role", "SearchHit"]  # retrieval's types, re-export
 
 # "rule_check": a deal in the question was pre-checked against a rule block (assistant/rules).
 AnswerPath = Literal["generated", "extractive", "abstained", "rule_check"]
+DraftKind = Literal["email", "social_post", "solution_brief"]
 
 
 class Turn(BaseModel):
@@ -101,6 +102,7 @@ class PartnerProfile(BaseModel):
     certifications: list[str] = []
     completed_courses: list[str] = []
     pipeline: dict[str, float] = {}  # product -> open pipeline value
+    currency: str | None = None  # of the pipeline values (ISO code), shown with every amount
     certified_products: list[str] = []  # products with at least one certified person
 
 
@@ -114,7 +116,7 @@ class Recommendation(BaseModel):
 
 
 class DraftRequest(BaseModel):
-    kind: Literal["email", "social_post", "solution_brief"]
+    kind: DraftKind
     product: str
     vertical: str | None = None
     region: str | None = None

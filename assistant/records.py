@@ -255,6 +255,15 @@ class RecordStore:
             session.add(_Feedback(**feedback.model_dump()))
         return feedback
 
+    def comment_feedback(self, feedback_id: str, comment: str) -> None:
+        """Attach a comment to a rating already given (Slack asks for it after 👎), so one
+        rating stays one row."""
+        with self._session() as session:
+            row = session.get(_Feedback, feedback_id)
+            if row is None:
+                raise RecordNotFound(f"no feedback {feedback_id!r}")
+            row.comment = comment
+
     def list_feedback(self, answer_id: str | None = None) -> list[Feedback]:
         query = select(_Feedback).order_by(_Feedback.created)
         if answer_id is not None:

@@ -114,7 +114,8 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
             # A course for one product closes that gap more directly than a portfolio course.
             score += (2.0 + gaps[product] / top_pipeline) / len(products)
             reasons.append(
-                f"open pipeline of {gaps[product]:,.0f} for {product.title()} with no certified person"
+                f"open pipeline of {_amount(gaps[product], profile.currency)} for "
+                f"{product.title()} with no certified person"
             )
         sold = {p.lower() for p in profile.products}
         if products and products & sold:
@@ -137,22 +138,18 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
             score *= 0.5
         if score < 1.0:
             continue
+        # One short reason per course: the strongest signal of the best path to it (a
+        # prerequisite says which course it leads to); the other signals stay in the score.
         for step in next_step(course_id):
-            why = "; ".join(reasons)
+            why = reasons[0]
             if step != course_id:
-                why = f"prerequisite on the way to {course_id} ({record['title']}): {why}"
+                why = f"prerequisite for {record['title']} ({course_id}): {why}"
             step_score = score - 0.01 * _rank(courses[step][0])
             if step != course_id:
                 step_score -= 0.1
             current = scored.get(step)
             if current is None or step_score > current[0]:
-                scored[step] = (
-                    step_score,
-                    [why] + (current[1] if current else []),
-                    courses[step][1],
-                )
-            elif why not in current[1]:
-                current[1].append(why)
+                scored[step] = (step_score, [why], courses[step][1])
     ranked = []
     for course_id, (score, reasons, meta) in scored.items():
         record = courses[course_id][0]
@@ -164,7 +161,7 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
                 course_id=course_id,
                 title=record["title"],
                 score=round(score, 3),
-                reason=" | ".join(dict.fromkeys(reasons)),
+                reason=reasons[0],
                 url=record.get("url"),
                 citations=citations,
             )
@@ -180,6 +177,11 @@ def _rank(record: dict[str, Any]) -> int:
     if rank is None:
         rank = level_rank(record.get("level"))
     return rank or 0
+
+
+def _amount(value: float, currency: str | None) -> str:
+    """``USD 250,000``: a profile's pipeline figures are only meaningful with their currency."""
+    return f"{currency} {value:,.0f}" if currency else f"{value:,.0f}"
 
 
 def _same_certification(a: str, b: str) -> bool:

@@ -149,6 +149,16 @@ def date_ordinal(value: date | None, default: int) -> int:
     return int(value.strftime("%Y%m%d")) if value else default
 
 
+def filter_fields(access: AccessSettings) -> frozenset[str]:
+    """The fields :func:`chunk_metadata` writes only so that Chroma can filter (per-tier and
+    per-region flags, date ordinals): internal, left out wherever metadata is shown."""
+    return frozenset(
+        {"effective_ord", "expires_ord", "tiers_all", "regions_all", "doc_hash"}
+        | {f"tier_{tier}" for tier in access.tiers}
+        | {f"region_{region}" for region in access.regions}
+    )
+
+
 def chunk_metadata(meta: DocMetadata, access: AccessSettings) -> dict[str, Any]:
     """Flatten document metadata into Chroma's scalar metadata.
 

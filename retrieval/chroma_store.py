@@ -17,11 +17,13 @@ another model is an error instead of silently mixing vector spaces.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import chromadb
 import numpy as np
+from chromadb.errors import NotFoundError
 
 from ingestion.ports import DocRecord, StoredChunk
 from retrieval.settings import StoreConfig
@@ -31,6 +33,10 @@ STATE_ID = "__state__"
 
 class StoreError(RuntimeError):
     pass
+
+
+class StoreMissing(StoreError):
+    """Nothing was ingested at the configured place yet: a user error with one fix."""
 
 
 def open_client(settings: StoreConfig) -> Any:
@@ -75,6 +81,31 @@ class ChromaStore:
             f"{name}-docs", embedding_function=None
         )
         self.batch_size = min(self.client.get_max_batch_size(), 2000)
+
+    @classmethod
+    def open_existing(cls, settings: StoreConfig, client: Any = None) -> ChromaStore:
+        """The store as it was built, without an embedding model: the model name and dimension
+        are read from what the collection recorded. Commands that only read counts (``stats``)
+        or check that a store exists before loading a model use this; it never creates a store
+        and raises :class:`StoreMissing` when there is none."""
+        local = client is None and not settings.chroma.host
+        if local and not (settings.store.dir / "chroma").is_dir():
+            raise StoreMissing(f"no knowledge base at {settings.store.dir}")
+        client = client or open_client(settings)
+        try:
+            collection = client.get_collection(settings.store.collection)
+        except (NotFoundError, ValueError):
+            raise StoreMissing(
+                f"no collection {settings.store.collection!r} in the knowledge base at "
+                f"{settings.store.dir if not settings.chroma.host else settings.chroma.host}"
+            ) from None
+        recorded = collection.metadata or {}
+        return cls(
+            settings,
+            str(recorded.get("embedding_model", "")),
+            int(recorded.get("embedding_dimension", 0)),
+            client=client,
+        )
 
     # -- registry -------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -202,3 +233,25 @@ class ChromaStore:
 
     def count(self) -> int:
         return self.chunks.count()
+
+    def stats(self) -> dict[str, Any]:
+        """Documents and chunks by doc type, with the model the store was built with; needs no
+        embedding model, so ``partner-assistant stats`` opens the store with
+        :meth:`open_existing` and never loads one."""
+        documents = self.documents()
+        by_type = Counter(r.metadata.get("doc_type", "?") for r in documents.values())
+        chunks_by_type: Counter[str] = Counter()
+        for chunk in self.iter_chunks():
+            chunks_by_type[chunk.metadata.get("doc_type", "?")] += 1
+        return {
+            "documents": len(documents),
+            "chunks": self.count(),
+            "by_doc_type": {
+                t: {"documents": by_type.get(t, 0), "chunks": chunks_by_type.get(t, 0)}
+                for t in sorted(set(by_type) | set(chunks_by_type))
+            },
+            "embedding_model": self.model_name,
+            "embedding_dimension": self.dimension,
+            "store": self.location,
+            "generation": self.generation(),
+        }

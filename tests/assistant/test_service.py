@@ -326,3 +326,26 @@ def _catalog():
 
     data = yaml.safe_load((DATA / "training" / "catalog.yaml").read_text())
     return data["courses"] if isinstance(data, dict) else data
+
+
+def test_each_recommendation_gives_one_short_reason_with_amounts_in_their_currency(make_service):
+    service, _ = make_service()
+    profile = PartnerProfile(
+        tier="silver",
+        region="emea",
+        roles=["presales", "technical"],
+        products=["Altaris Guard"],
+        certifications=["Certified Sales Associate", "Certified Technical Associate"],
+        completed_courses=["PRG-SLS-190", "PRG-TEC-190"],
+        pipeline={"Altaris Vault": 250000},
+        currency="USD",
+        certified_products=["Altaris Guard"],
+    )
+    recs = service.recommend_training(profile)  # the default limit
+    assert 1 <= len(recs) <= 5
+    for r in recs:
+        clauses = r.reason.split("; ")
+        assert " | " not in r.reason and len(clauses) == len(set(clauses)) <= 2, r.reason
+        assert len(r.reason) <= 200, r.reason
+    pipeline = [r.reason for r in recs if "pipeline" in r.reason]
+    assert pipeline and all("USD 250,000" in reason for reason in pipeline)

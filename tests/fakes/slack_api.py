@@ -7,7 +7,9 @@ Bolt app built on it) talks to it unchanged once ``base_url`` points here. It im
 - ``auth.test``: who the bot is (``user_id`` ``UBOT``, ``bot_id`` ``BBOT``, team ``T1``);
 - ``chat.postMessage`` / ``chat.update``: stored as messages, so they come back from
 - ``conversations.replies``: the thread's messages, root first (Slack's order);
-- ``chat.postEphemeral``: recorded (ephemeral messages never appear in a thread).
+- ``chat.postEphemeral``: recorded (ephemeral messages never appear in a thread);
+- ``views.open`` (a modal; needs a ``trigger_id``) and ``views.publish`` (a user's App Home):
+  checked against Slack's view rules and kept in ``views``.
 
 Like Slack, every reply is ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}`` with HTTP
 200; a wrong bearer token gets ``invalid_auth``, and messages whose blocks break Slack's limits
@@ -68,6 +70,7 @@ class FakeSlackApi:
     token: str = TOKEN
     calls: list[SlackCall] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    views: list[dict[str, Any]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -235,6 +238,26 @@ class FakeSlackApi:
             return {"ok": False, "error": error}
         return {"ok": True, "message_ts": self._next_ts()}
 
+    def _views_open(self, args: dict[str, Any]) -> dict:
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        return self._view(args, "modal")
+
+    def _views_publish(self, args: dict[str, Any]) -> dict:
+        if not args.get("user_id"):
+            return {"ok": False, "error": "user_not_found"}
+        return self._view(args, "home")
+
+    def _view(self, args: dict[str, Any], kind: str) -> dict:
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        error = _check_view(view, kind)
+        if error:
+            return {"ok": False, "error": error}
+        stored = {**view, "id": f"V{len(self.views) + 1}"}
+        self.views.append(stored)
+        return {"ok": True, "view": stored}
+
 
 _METHODS = {
     "auth.test": FakeSlackApi._auth_test,
@@ -242,7 +265,29 @@ _METHODS = {
     "chat.update": FakeSlackApi._update,
     "conversations.replies": FakeSlackApi._replies,
     "chat.postEphemeral": FakeSlackApi._post_ephemeral,
+    "views.open": FakeSlackApi._views_open,
+    "views.publish": FakeSlackApi._views_publish,
 }
+
+MAX_VIEW_TITLE = 24
+MAX_VIEW_BLOCKS = 100
+
+
+def _check_view(view: Any, kind: str) -> str | None:
+    """Slack's answer to a view it would refuse (wrong type, a modal without its title or with a
+    title over 24 characters, too many blocks), or None."""
+    if not isinstance(view, dict) or view.get("type") != kind:
+        return "invalid_arguments"
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or len(blocks) > MAX_VIEW_BLOCKS:
+        return "invalid_arguments"
+    if kind == "modal":
+        title = (view.get("title") or {}).get("text", "")
+        if not title or len(title) > MAX_VIEW_TITLE:
+            return "invalid_arguments"
+        if any(b.get("type") == "input" for b in blocks) and not view.get("submit"):
+            return "invalid_arguments"
+    return None if _blocks_fit(blocks) else "invalid_blocks"
 
 
 def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
