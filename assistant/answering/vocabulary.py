@@ -45,6 +45,23 @@ def mentions(text: str, name: str) -> bool:
     return any(tokens[i : i + n] == target for i in range(len(tokens) - n + 1))
 
 
+def names_as_name(text: str, name: str) -> bool:
+    """``name`` occurs in ``text`` written as a name: capitalised ("Registered partners", "EMEA",
+    "Gold"), not as the common word ("a registered deal", "gold standard" in lower case). Text
+    without capitals (or in a script without case) is matched as it is."""
+    target = words(name)
+    if not target or not mentions(text, name):
+        return False
+    if not any(c.isupper() for c in text):
+        return True
+    pattern = r"\b" + r"\W+".join(re.escape(w) for w in name.split()) + r"\b"
+    for match in re.finditer(pattern, text, re.IGNORECASE):
+        first = match.group(0)[0]
+        if first.isupper() or first.isupper() == first.islower():
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Named:
     """What a text names: tier and region codes, and codes such as SKUs or one of a numbered
@@ -76,10 +93,10 @@ class Vocabulary:
     def named(self, text: str) -> Named:
         return Named(
             tiers=frozenset(
-                t for t, names in self.tiers.items() if any(mentions(text, n) for n in names)
+                t for t, names in self.tiers.items() if any(names_as_name(text, n) for n in names)
             ),
             regions=frozenset(
-                r for r, names in self.regions.items() if any(mentions(text, n) for n in names)
+                r for r, names in self.regions.items() if any(names_as_name(text, n) for n in names)
             ),
             codes=frozenset(
                 [c.lower() for c in CODE.findall(text) if not QUANTITY.match(c)]
