@@ -114,7 +114,9 @@ def open_store(settings: Settings):  # noqa: ANN201 - imported lazily: chromadb
         fail(str(exc))
 
 
-def knowledge_base(settings: Settings, must_exist: bool = True):  # noqa: ANN201 - loads torch
+def knowledge_base(  # noqa: ANN201 - loads the embedding model
+    settings: Settings, must_exist: bool = True, reindex: bool = False
+):
     """The knowledge base with its embedding model (seconds to load), once the store is known
     to exist (``ingest`` creates it, so it passes ``must_exist=False``)."""
     from retrieval.chroma_store import StoreError
@@ -124,7 +126,7 @@ def knowledge_base(settings: Settings, must_exist: bool = True):  # noqa: ANN201
     if must_exist:
         open_store(settings)
     try:
-        return open_knowledge_base(settings)
+        return open_knowledge_base(settings, reindex=reindex)
     except (StoreError, EmbeddingModelError) as exc:
         fail(str(exc))
 
@@ -187,12 +189,20 @@ def ingest(
     sync: Annotated[
         bool, typer.Option("--sync", help="Delete documents whose files are gone.")
     ] = False,
+    reindex: Annotated[
+        bool,
+        typer.Option(
+            "--reindex",
+            help="Empty the store first and embed everything again (after changing the "
+            "embedding model).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """Ingest documents incrementally: unchanged files are skipped, changed ones replaced."""
     settings = settings_for(store)
-    kb = knowledge_base(settings, must_exist=False)
+    kb = knowledge_base(settings, must_exist=False, reindex=reindex)
     with Progress(
         TextColumn("[bold]ingest"),
         BarColumn(),

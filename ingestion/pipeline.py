@@ -20,8 +20,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,8 @@ from ingestion.settings import IngestionConfig
 from ingestion.splitter import Chunk, split_blocks
 
 PIPELINE_VERSION = "1"
+# Files prepared ahead of the embedder (bounds memory on a corpus of large PDFs).
+PREPARE_AHEAD = 64
 ProgressFn = Callable[[int, int, str], None]
 
 
@@ -258,46 +263,55 @@ class IngestionPipeline:
         pending_chunks = 0
         flush_at = self.settings.ingest.flush_chunks
         dirty = False
-
-        for number, source in enumerate(files, start=1):
-            if progress:
-                progress(number, len(files), source.file_id)
-            try:
-                size_mb = source.path.stat().st_size / 1_048_576
-                if size_mb > self.settings.ingest.max_file_mb:
-                    raise LoadError(
-                        f"file is {size_mb:.1f} MB, over the {self.settings.ingest.max_file_mb:g} MB limit"
-                    )
-                data = source.path.read_bytes()
-                declared = self._declared_metadata(source)
-                file_hash = self._hash(data, declared)
-                previous = committed.get(source.file_id)
-                if previous and previous.doc_hash == file_hash:
+        # Reading, parsing and splitting (Python) run in one thread, embedding (native code that
+        # releases the GIL) in this one, and writing to Chroma in a third, so the model never
+        # waits for a PDF parser or a store round trip. Writes keep file order: each file's
+        # chunks are upserted before its registry commit, as without the threads.
+        prepared_files: queue.Queue[tuple[SourceFile, PreparedFile | str | None]] = queue.Queue(
+            maxsize=PREPARE_AHEAD
+        )
+        stop = threading.Event()
+        producer = threading.Thread(
+            target=self._prepare_all,
+            args=(files, dict(committed), prepared_files, stop),
+            name="ingest-prepare",
+            daemon=True,
+        )
+        producer.start()
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-write")
+        writing: Future[None] | None = None
+        try:
+            for number in range(1, len(files) + 1):
+                source, outcome = prepared_files.get()
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                if progress:
+                    progress(number, len(files), source.file_id)
+                if outcome is None:
                     summary.files_skipped += 1
                     continue
-                prepared = self._prepare(source, data, declared, file_hash)
-                summary.warnings.extend(prepared.warnings)
-            except LoadError as exc:
-                summary.files_failed.append({"path": str(source.path), "error": str(exc)})
-                continue
-            except OSError as exc:
-                summary.files_failed.append(
-                    {"path": str(source.path), "error": exc.strerror or str(exc)}
-                )
-                continue
-            pending.append(prepared)
-            pending_chunks += len(prepared.ids)
-            if pending_chunks >= flush_at:
+                if isinstance(outcome, str):
+                    summary.files_failed.append({"path": str(source.path), "error": outcome})
+                    continue
+                summary.warnings.extend(outcome.warnings)
+                pending.append(outcome)
+                pending_chunks += len(outcome.ids)
+                if pending_chunks >= flush_at:
+                    if not dirty:
+                        self.store.mark_dirty(True)
+                        dirty = True
+                    writing = self._embed_and_write(writer, writing, pending, committed, summary)
+                    pending, pending_chunks = [], 0
+            if pending:
                 if not dirty:
                     self.store.mark_dirty(True)
                     dirty = True
-                self._write(pending, committed, summary)
-                pending, pending_chunks = [], 0
-        if pending:
-            if not dirty:
-                self.store.mark_dirty(True)
-                dirty = True
-            self._write(pending, committed, summary)
+                writing = self._embed_and_write(writer, writing, pending, committed, summary)
+            if writing is not None:
+                writing.result()
+        finally:
+            stop.set()
+            writer.shutdown(wait=True)
 
         if sync:
             seen = {f.file_id for f in files} | {
@@ -323,11 +337,76 @@ class IngestionPipeline:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _write(
-        self, batch: list[PreparedFile], committed: dict[str, DocRecord], summary: IngestSummary
+    def _prepare_all(
+        self,
+        files: list[SourceFile],
+        committed: dict[str, DocRecord],
+        out: queue.Queue,
+        stop: threading.Event,
     ) -> None:
+        """Hash every file and load/split the changed ones, in order, into ``out``: None for
+        unchanged, a reason string for a failure, the exception for anything unexpected."""
+        for source in files:
+            if stop.is_set():
+                return
+            try:
+                outcome: PreparedFile | str | BaseException | None = self._prepare_one(
+                    source, committed
+                )
+            except LoadError as exc:
+                outcome = str(exc)
+            except OSError as exc:
+                outcome = exc.strerror or str(exc)
+            except Exception as exc:  # handed to the run, which raises it
+                outcome = exc
+            while not stop.is_set():
+                try:
+                    out.put((source, outcome), timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(outcome, BaseException):
+                return
+
+    def _prepare_one(
+        self, source: SourceFile, committed: dict[str, DocRecord]
+    ) -> PreparedFile | None:
+        size_mb = source.path.stat().st_size / 1_048_576
+        if size_mb > self.settings.ingest.max_file_mb:
+            raise LoadError(
+                f"file is {size_mb:.1f} MB, over the {self.settings.ingest.max_file_mb:g} MB limit"
+            )
+        data = source.path.read_bytes()
+        declared = self._declared_metadata(source)
+        file_hash = self._hash(data, declared)
+        previous = committed.get(source.file_id)
+        if previous and previous.doc_hash == file_hash:
+            return None
+        return self._prepare(source, data, declared, file_hash)
+
+    def _embed_and_write(
+        self,
+        writer: ThreadPoolExecutor,
+        writing: Future[None] | None,
+        batch: list[PreparedFile],
+        committed: dict[str, DocRecord],
+        summary: IngestSummary,
+    ) -> Future[None]:
+        """Embed ``batch`` here while the previous batch is still being written, then hand it
+        to the writer (one write in flight, so files commit in order)."""
         texts = [t for prepared in batch for t in prepared.embed_texts]
         vectors = self.embedder.embed_documents(texts)
+        if writing is not None:
+            writing.result()
+        return writer.submit(self._write, batch, vectors, committed, summary)
+
+    def _write(
+        self,
+        batch: list[PreparedFile],
+        vectors: Any,
+        committed: dict[str, DocRecord],
+        summary: IngestSummary,
+    ) -> None:
         offset = 0
         for prepared in batch:
             count = len(prepared.ids)

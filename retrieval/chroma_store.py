@@ -51,7 +51,21 @@ def open_client(settings: StoreConfig) -> Any:
 class ChromaStore:
     """Chunks and the document registry in Chroma (embedded or server)."""
 
-    def __init__(self, settings: StoreConfig, model_name: str, dimension: int, client: Any = None):
+    def __init__(
+        self,
+        settings: StoreConfig,
+        model_name: str,
+        dimension: int,
+        client: Any = None,
+        reset: bool = False,
+    ):
+        """Open (or create) the store for vectors of ``model_name``.
+
+        A store built with another model is refused with :class:`StoreError` — vectors of two
+        models are never mixed — unless ``reset`` (``ingest --reindex``) empties it first; the
+        generation counter carries on across a reset, so lexical indexes and other workers
+        that knew the old store see that it changed.
+        """
         self.settings = settings
         self.client = client or open_client(settings)
         name = settings.store.collection
@@ -60,6 +74,7 @@ class ChromaStore:
             if settings.chroma.host
             else str((settings.store.dir / "chroma").resolve())
         )
+        generation = self._reset(name) if reset else None
         self.chunks = self.client.get_or_create_collection(
             name,
             embedding_function=None,
@@ -73,14 +88,34 @@ class ChromaStore:
         ):
             raise StoreError(
                 f"store {self.location} was built with embedding model "
-                f"{recorded.get('embedding_model')!r} ({recorded.get('embedding_dimension')} dims), "
-                f"not {model_name!r} ({dimension} dims): use the same model or a new store"
+                f"{recorded.get('embedding_model')!r} ({recorded.get('embedding_dimension')} "
+                f"dims), not {model_name!r} ({dimension} dims); vectors of two models are never "
+                f"mixed. Re-index with `partner-assistant ingest --reindex <folders>` (embeds "
+                f"every document again with {model_name!r}), or set PA_EMBEDDING_MODEL back to "
+                f"{recorded.get('embedding_model')!r}"
             )
         self.model_name, self.dimension = model_name, dimension
         self.registry = self.client.get_or_create_collection(
             f"{name}-docs", embedding_function=None
         )
         self.batch_size = min(self.client.get_max_batch_size(), 2000)
+        if generation is not None:
+            self._write_state({"generation": generation + 1, "dirty": False})
+
+    def _reset(self, name: str) -> int:
+        """Drop the chunk collection and the registry; the generation they had."""
+        generation = 0
+        existing = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        if f"{name}-docs" in existing:
+            found = self.client.get_collection(f"{name}-docs").get(
+                ids=[STATE_ID], include=["documents"]
+            )
+            if found["ids"]:
+                generation = int(json.loads(found["documents"][0]).get("generation", 0))
+        for collection in (name, f"{name}-docs"):
+            if collection in existing:
+                self.client.delete_collection(collection)
+        return generation
 
     @classmethod
     def open_existing(cls, settings: StoreConfig, client: Any = None) -> ChromaStore:
@@ -205,14 +240,34 @@ class ChromaStore:
                 )
             offset += len(found["ids"])
 
-    def get_chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
+    def get_chunks(self, ids: list[str], embeddings: bool = False) -> dict[str, StoredChunk]:
         if not ids:
             return {}
-        found = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
+        found = self.chunks.get(ids=ids, include=include)
+        vectors = found.get("embeddings") if embeddings else None
         return {
-            i: StoredChunk(i, d, m)
-            for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])
+            i: StoredChunk(
+                i,
+                found["documents"][n],
+                found["metadatas"][n],
+                None if vectors is None else np.asarray(vectors[n]),
+            )
+            for n, i in enumerate(found["ids"])
         }
+
+    def nearest_ids(
+        self, embedding: np.ndarray, k: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float]]:
+        """Nearest chunk ids as (id, cosine similarity), without text or metadata: the cheap
+        form for candidates most of which never become hits."""
+        found = self.chunks.query(
+            query_embeddings=[embedding.tolist()],
+            n_results=k,
+            where=where or None,
+            include=["distances"],
+        )
+        return [(i, 1.0 - float(d)) for i, d in zip(found["ids"][0], found["distances"][0])]
 
     def query(
         self, embedding: np.ndarray, k: int, where: dict[str, Any] | None

@@ -4,8 +4,8 @@
 access filter, hiding chunks of uncommitted document versions, removing near-duplicates and
 scoring relevance — and ``_candidates()`` does the mode-specific work.
 
-Fusion is reciprocal rank fusion (``w / (k + rank)`` summed over the two lists): it needs no score
-calibration between cosine similarities and BM25 scores, and on SciFact it beats both inputs.
+Fusion (``retrieval/fusion.py``) is a setting: reciprocal rank fusion, or min-max / z-score
+normalized score averages, over chunks or folded to documents; on SciFact each beats both inputs.
 Each hit also carries ``relevance``, the cosine similarity of query and chunk, which the assistant
 uses as its "do the sources support an answer" gate.
 """
@@ -23,6 +23,7 @@ from ingestion.pipeline import embedding_text
 from ingestion.ports import DocRecord, StoredChunk
 from retrieval.access import AccessFilter
 from retrieval.chroma_store import ChromaStore
+from retrieval.fusion import FusionConfig, fuse
 from retrieval.lexical_index import CODE, LexicalIndex
 from retrieval.models import CallerContext, SearchHit
 from retrieval.settings import RetrievalConfig
@@ -35,7 +36,12 @@ DENSE_OVERFETCH = 4
 
 class Retriever(Protocol):
     def retrieve(
-        self, query: str, caller: CallerContext, k: int | None = None, mode: Mode | None = None
+        self,
+        query: str,
+        caller: CallerContext,
+        k: int | None = None,
+        mode: Mode | None = None,
+        language: str | None = None,
     ) -> list[SearchHit]: ...
 
 
@@ -66,6 +72,15 @@ class HybridRetriever:
         self.embedder = embedder
         self.lexical = lexical
         self.reranker = reranker
+        r = settings.retrieval
+        self.fusion = FusionConfig(
+            method=r.fusion,
+            rrf_k=r.rrf_k,
+            dense_weight=r.dense_weight,
+            lexical_weight=r.lexical_weight,
+            code_weight=r.code_weight,
+            by_document=r.fuse_documents,
+        )
         self._documents: dict[str, DocRecord] = {}
         self._generation = -1
         self._lock = threading.Lock()
@@ -93,7 +108,11 @@ class HybridRetriever:
         caller: CallerContext,
         k: int | None = None,
         mode: Mode | None = None,
+        language: str | None = None,
     ) -> list[SearchHit]:
+        """The caller's top ``k`` chunks. ``language`` (the question's, when the caller knows it)
+        adds that language's analysis to the lexical query; the index's own languages are
+        always used."""
         if not query or not query.strip():
             raise RetrievalError("the query is empty")
         k = self.settings.retrieval.top_k if k is None else k
@@ -106,14 +125,14 @@ class HybridRetriever:
         access = AccessFilter.build(caller, self.settings.access, self._documents)
         started = time.perf_counter()
         query_vector = self.embedder.embed_query(query)
-        ranked = self._candidates(query, query_vector, access, mode)
-        visible = [
-            (c, s) for c, s in ranked if self._committed(c.metadata) and access.allows(c.metadata)
-        ]
+        ranked = self._candidates(query, query_vector, access, mode, language)
         if self.reranker is not None:
-            visible = self.reranker.rerank(query, visible)
-        hits = self._dedupe(visible, k)
-        self._score_relevance(query_vector, hits)
+            visible = self._visible(self._hydrate([cid for cid, _ in ranked]), ranked, access)
+            hits = self._dedupe(self.reranker.rerank(query, visible), k)
+        else:
+            hits, visible = self._top(ranked, k, access)
+        embeddings = {c.chunk_id: c.embedding for c, _ in visible}
+        self._score_relevance(query_vector, hits, embeddings)
         for hit in hits:
             hit.metadata["retrieval_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return hits
@@ -124,55 +143,90 @@ class HybridRetriever:
 
     # -- the work -------------------------------------------------------------------------
     def _candidates(
-        self, query: str, vector: np.ndarray, access: AccessFilter, mode: Mode
-    ) -> list[tuple[StoredChunk, float]]:
+        self,
+        query: str,
+        vector: np.ndarray,
+        access: AccessFilter,
+        mode: Mode,
+        language: str | None = None,
+    ) -> list[tuple[str, float]]:
+        """Ranked (chunk id, score) the caller may see, without text: texts and metadata are
+        fetched only for the few that become hits (``_top``)."""
         n = self.settings.retrieval.candidates
-        dense: list[tuple[StoredChunk, float]] = []
+        dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
         if mode in ("dense", "hybrid") and self.store.count():
             dense = self._dense(vector, n, access)
         if mode in ("lexical", "hybrid"):
-            lexical = self.lexical.search(query, n, access)
+            lexical = self.lexical.search(query, n, access, language)
         if mode == "dense":
             return dense
-        chunks = {c.chunk_id: c for c, _ in dense}
-        missing = [cid for cid, _ in lexical if cid not in chunks]
-        chunks.update(self.store.get_chunks(missing))
         if mode == "lexical":
-            return [(chunks[cid], score) for cid, score in lexical if cid in chunks]
-        rrf_k = self.settings.retrieval.rrf_k
-        fused: dict[str, float] = {}
-        lexical_ids = [cid for cid, _ in lexical]
-        for weight, ranking in (
-            (self.settings.retrieval.dense_weight, [c.chunk_id for c, _ in dense]),
-            (self.settings.retrieval.lexical_weight, lexical_ids),
-            (1.0, exact_code_matches(query, lexical_ids + list(chunks), chunks)),
-        ):
-            for rank, chunk_id in enumerate(ranking, start=1):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (rrf_k + rank)
-        order = sorted(fused, key=lambda cid: -fused[cid])
-        return [(chunks[cid], fused[cid]) for cid in order if cid in chunks]
+            return lexical
+        codes: list[str] = []
+        if any(ch.isdigit() for code in CODE.findall(query) for ch in code):
+            ids = list(dict.fromkeys([cid for cid, _ in lexical] + [cid for cid, _ in dense]))
+            codes = exact_code_matches(query, ids, self.store.get_chunks(ids))
+        return fuse(self.fusion, dense, lexical, codes, key=self.lexical.doc_of)
 
-    def _dense(
-        self, vector: np.ndarray, n: int, access: AccessFilter
-    ) -> list[tuple[StoredChunk, float]]:
-        """The ``n`` nearest chunks the caller may see.
+    def _dense(self, vector: np.ndarray, n: int, access: AccessFilter) -> list[tuple[str, float]]:
+        """The ``n`` nearest chunks the caller may see, as (chunk id, cosine).
 
         Chroma's metadata pre-filter costs about 0.85 s a query at 100k chunks (3 ms without
-        it), so the store is asked unfiltered for ``DENSE_OVERFETCH`` times more and the
-        caller's chunks are kept with the same predicate the lexical path uses; only when too
-        few survive (a caller who may see little of a large store) is it asked again with the
-        filter. ``retrieve`` checks every hit with the predicate again either way.
+        it), so the store is asked unfiltered, for ids and distances only, for
+        ``DENSE_OVERFETCH`` times more, and the caller's chunks are kept with the lexical
+        index's access mask (the same ``AccessFilter.allows`` rule, cached per caller); a chunk
+        the index does not hold yet (a run that committed but died before bumping the
+        generation) is checked on its own metadata. Only when too few survive (a caller who may
+        see little of a large store) is it asked again with the filter. ``retrieve`` checks
+        every hit with the predicate again either way.
         """
         total = self.store.count()
         fetch = min(total, n * DENSE_OVERFETCH)
-        nearest = self.store.query(vector, fetch, None)
-        visible = [
-            (c, s) for c, s in nearest if self._committed(c.metadata) and access.allows(c.metadata)
-        ]
+        nearest = self.store.nearest_ids(vector, fetch, None)
+        allowed = self.lexical.allowed(access, [cid for cid, _ in nearest])
+        unknown = [cid for (cid, _), ok in zip(nearest, allowed) if ok is None]
+        if unknown:  # not in the lexical index yet: decide from their own metadata
+            found = self.store.get_chunks(unknown)
+            visible = self._visible(found, [(c, 0.0) for c in found], access)
+            checked = {chunk.chunk_id for chunk, _ in visible}
+            allowed = [
+                cid in checked if ok is None else ok for (cid, _), ok in zip(nearest, allowed)
+            ]
+        visible = [pair for pair, ok in zip(nearest, allowed) if ok]
         if len(visible) >= n or fetch >= total:
             return visible[:n]
-        return self.store.query(vector, n, access.where())
+        return self.store.nearest_ids(vector, n, access.where())
+
+    def _hydrate(self, ids: list[str]) -> dict[str, StoredChunk]:
+        return self.store.get_chunks(ids, embeddings=True)
+
+    def _visible(
+        self, chunks: dict[str, StoredChunk], ranked: list[tuple[str, float]], access: AccessFilter
+    ) -> list[tuple[StoredChunk, float]]:
+        return [
+            (chunks[cid], score)
+            for cid, score in ranked
+            if cid in chunks
+            and self._committed(chunks[cid].metadata)
+            and access.allows(chunks[cid].metadata)
+        ]
+
+    def _top(
+        self, ranked: list[tuple[str, float]], k: int, access: AccessFilter
+    ) -> tuple[list[SearchHit], list[tuple[StoredChunk, float]]]:
+        """The first ``k`` distinct visible chunks, fetched from the store a window at a time
+        (and the visible chunks fetched, which carry their embeddings)."""
+        window = max(3 * k, 20)
+        visible: list[tuple[StoredChunk, float]] = []
+        hits: list[SearchHit] = []
+        for start in range(0, len(ranked), window):
+            part = ranked[start : start + window]
+            visible += self._visible(self._hydrate([cid for cid, _ in part]), part, access)
+            hits = self._dedupe(visible, k)
+            if len(hits) == k:
+                break
+        return hits, visible
 
     def _dedupe(self, ranked: list[tuple[StoredChunk, float]], k: int) -> list[SearchHit]:
         """Keep the best of near-identical chunks, so copies of one paragraph do not fill the top k."""
@@ -187,13 +241,15 @@ class HybridRetriever:
                 break
         return [hit for hit, _ in kept]
 
-    def _score_relevance(self, vector: np.ndarray, hits: list[SearchHit]) -> None:
-        if not hits:
-            return
-        found = self.store.chunks.get(ids=[h.chunk_id for h in hits], include=["embeddings"])
-        by_id = dict(zip(found["ids"], found["embeddings"]))
+    def _score_relevance(
+        self, vector: np.ndarray, hits: list[SearchHit], embeddings: dict[str, Any]
+    ) -> None:
+        missing = [h.chunk_id for h in hits if embeddings.get(h.chunk_id) is None]
+        if missing:
+            found = self.store.chunks.get(ids=missing, include=["embeddings"])
+            embeddings = {**embeddings, **dict(zip(found["ids"], found["embeddings"]))}
         for hit in hits:
-            embedding = by_id.get(hit.chunk_id)
+            embedding = embeddings.get(hit.chunk_id)
             if embedding is not None:
                 hit.relevance = round(float(np.dot(vector, np.asarray(embedding))), 4)
 

