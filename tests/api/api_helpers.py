@@ -40,3 +40,51 @@ def parse_sse(text: str) -> list[tuple[str, dict]]:
         if data:
             events.append((name, json.loads("\n".join(data))))
     return events
+
+
+class PacedService:
+    """The real service with its answer stream paced by the test, as a slow streaming model
+    would pace it: a ``progress`` event per stage, the real tokens and citations, then
+    ``progress`` events every ``tick`` seconds until the test calls ``release.set()``, and only
+    then the final answer. A test can therefore look at the page while the answer is unfinished
+    (no timed assertion), and ``closed`` records that the server closed the stream early
+    (the client went away) rather than running it to the end.
+
+    Everything else (records, hand-offs, feedback) is the real service's.
+    """
+
+    def __init__(self, inner, tick: float = 0.05) -> None:
+        import threading
+
+        self.inner = inner
+        self.tick = tick
+        self.release = threading.Event()
+        self.closed = threading.Event()
+        self.finished = threading.Event()
+        self.held = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def stream_answer(self, question):
+        from types import SimpleNamespace as Event
+
+        try:
+            yield Event(event="progress", data={"stage": "searching", "message": "Searching…"})
+            events = list(self.inner.stream_answer(question))
+            final = events.pop()
+            sources = len(final.data.get("citations", []))
+            yield Event(
+                event="progress",
+                data={"stage": "reading", "message": f"Reading {sources} sources…", "sources": sources},
+            )
+            yield Event(event="progress", data={"stage": "writing", "message": "Writing…"})
+            yield from events
+            self.held.set()
+            while not self.release.wait(self.tick):
+                yield Event(event="progress", data={"stage": "checking", "message": "Checking…"})
+            yield final
+            self.finished.set()
+        except GeneratorExit:
+            self.closed.set()
+            raise
