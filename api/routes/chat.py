@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
-
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
@@ -100,7 +99,10 @@ async def _stream(
                     Answer.model_validate(event.data),
                 )
                 metrics.record_answer(saved)
-                final = {**saved.model_dump(mode="json"), "conversation_id": question.conversation_id}
+                final = {
+                    **saved.model_dump(mode="json"),
+                    "conversation_id": question.conversation_id,
+                }
                 yield _sse("final", final)
             else:
                 yield _sse(event.event, event.data)

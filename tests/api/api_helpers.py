@@ -50,6 +50,9 @@ class PacedService:
     (no timed assertion), and ``closed`` records that the server closed the stream early
     (the client went away) rather than running it to the end.
 
+    It also speaks the parts of the streaming contract today's service does not emit yet:
+    each citation gets the ``quote`` the answer relied on (here: the answer's sentence that
+    cites it), and ``fail_next`` makes the next stream fail as a broken model would.
     Everything else (records, hand-offs, feedback) is the real service's.
     """
 
@@ -62,6 +65,7 @@ class PacedService:
         self.closed = threading.Event()
         self.finished = threading.Event()
         self.held = threading.Event()
+        self.fail_next = False
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -71,12 +75,23 @@ class PacedService:
 
         try:
             yield Event(event="progress", data={"stage": "searching", "message": "Searching…"})
+            if self.fail_next:
+                self.fail_next = False
+                raise RuntimeError("the model went away")
             events = list(self.inner.stream_answer(question))
             final = events.pop()
+            for event in events:
+                if event.event == "citations":
+                    for citation in event.data["citations"]:
+                        citation["quote"] = _citing_sentence(final.data["answer"], citation["n"])
             sources = len(final.data.get("citations", []))
             yield Event(
                 event="progress",
-                data={"stage": "reading", "message": f"Reading {sources} sources…", "sources": sources},
+                data={
+                    "stage": "reading",
+                    "message": f"Reading {sources} sources…",
+                    "sources": sources,
+                },
             )
             yield Event(event="progress", data={"stage": "writing", "message": "Writing…"})
             yield from events
@@ -88,3 +103,14 @@ class PacedService:
         except GeneratorExit:
             self.closed.set()
             raise
+
+
+
+def _citing_sentence(answer: str, n: int) -> str:
+    """The sentence of ``answer`` that carries the marker ``[n]``, without the markers."""
+    import re
+
+    for sentence in re.split(r"(?<=[.!?])\s+", answer):
+        if f"[{n}]" in sentence:
+            return re.sub(r"\s*\[\d+\]", "", sentence).strip()
+    return ""
