@@ -105,7 +105,6 @@ class PacedService:
             raise
 
 
-
 def _citing_sentence(answer: str, n: int) -> str:
     """The sentence of ``answer`` that carries the marker ``[n]``, without the markers."""
     import re
