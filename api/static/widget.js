@@ -61,8 +61,7 @@
     handoffEta: "Expected response: {eta}.",
     handoffEtaHours: "Expected response within {hours} hours.",
     handoffCommentLabel: "Add a comment for the channel manager (optional)",
-    handoffCommentSend: "Add comment",
-    handoffCommentSaved: "Comment added.",
+    handoffCommentSaved: "Your comment was passed on.",
     helpful: "Helpful",
     notHelpful: "Not helpful",
     feedbackCommentLabel: "What was wrong or missing? (optional)",
@@ -824,7 +823,7 @@
         self.conversationId = conversation.id || id;
         conversation.messages.forEach(function (message) {
           if (message.role === "user") self.addUserMessage(message.content || "");
-          else if (message.role === "manager") self.addPersonMessage(message.content || "", message.author);
+          else if (message.role === "manager") self.addPersonMessage(message.content || "");
           else if (message.role === "assistant") {
             var bubble = self.createBubble();
             self.log.appendChild(bubble);
@@ -851,8 +850,8 @@
   };
 
   /* A reply written by a person (a channel manager answering a hand-off). */
-  Widget.prototype.addPersonMessage = function (text, author) {
-    var name = author ? this.t.person + " \u00b7 " + author : this.t.person;
+  Widget.prototype.addPersonMessage = function (text) {
+    var name = this.t.person;
     var body = el("div", { className: "pa-text" });
     body.appendChild(renderMarkdown(text, {}));
     var node = el("div", { className: "pa-message pa-person" }, [
@@ -1129,48 +1128,56 @@
       this.emit("answer", { answer_id: answer.answer_id, path: answer.path, conversation_id: this.conversationId });
   };
 
+  /* "Talk to a person", with an optional comment for the person; once sent, the hand-off's
+     reference and when to expect a reply (both from the server's receipt). */
   Widget.prototype.renderHandoff = function (answer) {
     var self = this;
     var t = this.t;
-    var box = el("div", { className: "pa-handoff" });
-    var button = el("button", {
-      type: "button",
-      className: "pa-handoff-button",
-      text: t.handoff,
-      onclick: function () {
+    this.counter += 1;
+    var fieldId = "pa-handoff-comment-" + this.counter;
+    var field = el("textarea", { id: fieldId, className: "pa-comment-input", rows: "2", maxlength: "2000" });
+    var button = el("button", { type: "submit", className: "pa-handoff-button", text: t.handoff });
+    var form = el("form", {
+      className: "pa-comment pa-handoff-comment",
+      onsubmit: function (event) {
+        event.preventDefault();
         button.disabled = true;
-        self.request("/v1/handoffs", { answer_id: answer.answer_id })
+        var body = { answer_id: answer.answer_id };
+        var comment = field.value.trim();
+        if (comment) body.comment = comment;
+        self.request("/v1/handoffs", body)
           .then(function (response) {
             if (!response.ok) throw new Error("handoff " + response.status);
             return response.json();
           })
           .then(function (handoff) {
+            var reference = handoff.reference || handoff.id;
             var done = el("div", { className: "pa-handoff-done", role: "status" }, [
-              el("p", { text: format(t.handoffDone, { ref: handoff.reference || handoff.id }) })
+              el("p", { text: format(t.handoffDone, { ref: reference }) })
             ]);
             done.setAttribute("data-handoff-id", handoff.id || "");
-            var eta = handoff.expected_response || handoff.expected_response_time;
-            if (eta) done.appendChild(el("p", { className: "pa-handoff-eta", text: format(t.handoffEta, { eta: eta }) }));
+            var eta = handoff.expected_response;
+            if (typeof eta === "string" && eta)
+              done.appendChild(el("p", { className: "pa-handoff-eta", text: format(t.handoffEta, { eta: eta }) }));
             else if (typeof handoff.expected_response_hours === "number")
               done.appendChild(
-                el("p", { className: "pa-handoff-eta", text: format(t.handoffEtaHours, { hours: handoff.expected_response_hours }) })
+                el("p", {
+                  className: "pa-handoff-eta",
+                  text: format(t.handoffEtaHours, { hours: Math.round(handoff.expected_response_hours * 10) / 10 })
+                })
               );
-            box.replaceChild(done, button);
-            self.emit("handoff", { id: handoff.id, reference: handoff.reference || handoff.id });
-            box.appendChild(
-              self.commentForm("pa-handoff-comment", t.handoffCommentLabel, t.handoffCommentSend, function (comment) {
-                return self.request("/v1/handoffs", { answer_id: answer.answer_id, comment: comment });
-              }, t.handoffCommentSaved)
-            );
+            if (comment) done.appendChild(el("p", { className: "pa-handoff-comment-sent", text: t.handoffCommentSaved }));
+            form.replaceWith(done);
+            self.emit("handoff", { id: handoff.id, reference: reference });
           })
           .catch(function () {
             button.disabled = false;
-            box.appendChild(el("p", { className: "pa-error", role: "alert", text: t.errorGeneric }));
+            if (!form.querySelector(".pa-error"))
+              form.appendChild(el("p", { className: "pa-error", role: "alert", text: t.errorGeneric }));
           });
       }
-    });
-    box.appendChild(button);
-    return box;
+    }, [el("label", { for: fieldId, text: t.handoffCommentLabel }), field, button]);
+    return el("div", { className: "pa-handoff" }, [form]);
   };
 
   /* A labelled comment box with a send button; `send(comment)` returns a fetch promise. */

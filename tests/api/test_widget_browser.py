@@ -10,6 +10,7 @@ import pytest
 from api_helpers import ABSTAIN_QUESTION
 
 from api.app import create_app
+from assistant.models import Handoff
 from assistant.settings import ApiSettings
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -109,6 +110,7 @@ def test_widget_answers_cites_rates_and_hands_off(page, app):
 
     abstained = _ask(page, ABSTAIN_QUESTION)
     assert abstained.get_attribute("data-path") == "abstained"
+    assert abstained.locator(".pa-handoff-comment textarea").is_visible()
     abstained.locator(".pa-handoff-button").click()
     done = abstained.locator(".pa-handoff-done")
     done.wait_for()
@@ -117,7 +119,49 @@ def test_widget_answers_cites_rates_and_hands_off(page, app):
     assert handoff.caller.partner_id == "demo-partner"
     reference = getattr(handoff, "reference", None) or handoff.id
     assert reference in done.inner_text(), "the partner sees the hand-off's reference"
-    assert abstained.locator(".pa-handoff-comment textarea").is_visible()
+
+
+def test_handoff_carries_the_comment_and_says_when_to_expect_a_reply(page, app):
+    if "comment" not in Handoff.model_fields:
+        pytest.skip("hand-off comments and response times come with the manager workflow")
+    page.click(".pa-launcher")
+    abstained = _ask(page, ABSTAIN_QUESTION)
+
+    abstained.locator(".pa-handoff-comment textarea").fill("We need this for a tender on Friday")
+    abstained.locator(".pa-handoff-button").click()
+    done = abstained.locator(".pa-handoff-done")
+    done.wait_for()
+
+    handoff = app.state.records.get_handoff(done.get_attribute("data-handoff-id"))
+    assert handoff.comment == "We need this for a tender on Friday"
+    assert handoff.reference in done.inner_text()
+    hours = app.state.settings.handoff.response_hours
+    assert done.locator(".pa-handoff-eta").inner_text() == (
+        f"Expected response within {hours:g} hours."
+    )
+
+
+def test_a_managers_reply_shows_as_a_person_after_a_reload(page, app, paced_service):
+    if not hasattr(paced_service.inner, "reply_handoff"):
+        pytest.skip("manager replies come with the manager workflow")
+    from assistant.models import CallerContext
+
+    page.click(".pa-launcher")
+    abstained = _ask(page, ABSTAIN_QUESTION)
+    abstained.locator(".pa-handoff-button").click()
+    done = abstained.locator(".pa-handoff-done")
+    done.wait_for()
+    manager = CallerContext(role="channel_manager", partner_id="mgr")
+    paced_service.inner.reply_handoff(
+        done.get_attribute("data-handoff-id"), manager, "Hi, **Jupiter** is out of scope."
+    )
+
+    page.reload()
+    page.evaluate("window.PartnerAssistant.instance.ready")
+
+    reply = page.locator(".pa-person")
+    assert reply.locator(".pa-person-name").inner_text() == "Channel manager"
+    assert reply.locator(".pa-text strong").inner_text() == "Jupiter"
 
 
 def test_abstention_is_said_once_in_a_neutral_colour(page, app):
