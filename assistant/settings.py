@@ -126,7 +126,7 @@ class ApiSettings(BaseModel):
     port: int = Field(8080, ge=1, le=65535)
     workers: int = Field(1, ge=1)
     # The vendor whose partner program the documents describe: the widget's scope line names
-    # it ("Answers come from the Kestrel partner program documents"). Empty leaves it unnamed.
+    # it ("Answers come from the Altaris partner program documents"). Empty leaves it unnamed.
     vendor_name: str = Field("", max_length=80)
 
 
