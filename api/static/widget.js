@@ -812,7 +812,7 @@
     var self = this;
     return this.request("/v1/conversations/" + encodeURIComponent(id))
       .then(function (response) {
-        if (response.status === 404 || response.status === 403 || response.status === 401) {
+        if (response.status === 404 || response.status === 403) {
           store.set("conversation", null);
           return null;
         }
@@ -1116,6 +1116,7 @@
     bubble.removeAttribute("aria-busy");
     bubble.setAttribute("data-answer-id", answer.answer_id || "");
     bubble.setAttribute("data-path", answer.path || "");
+    if (supported(answer.language)) bubble.textEl.setAttribute("lang", supported(answer.language));
     var abstained = answer.path === "abstained";
     // An abstention is said once: the server's text (in the partner's language), or ours.
     this.renderAnswerText(bubble, answer.answer || (abstained ? this.t.abstained : ""), citations);

@@ -478,6 +478,7 @@ def test_ui_language_comes_from_the_token_and_can_be_switched(open_page):
     page.click(".pa-launcher")
     assert page.inner_text("#pa-title") == "パートナーアシスタント"
     assert page.input_value(".pa-lang") == "ja"
+    _shot(page, "widget-ja.png")
 
     page.select_option(".pa-lang", "fr")
     page.wait_for_function(
