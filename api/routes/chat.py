@@ -32,8 +32,10 @@ HISTORY_TURNS = 8  # the last four exchanges: enough to resolve "and for gold?",
 _SSE_DOC = {
     200: {
         "description": "The answer (JSON), or with `Accept: text/event-stream` a stream of "
-        "`token` events `{text}`, one `citations` event `{citations}` and a `final` event "
-        "carrying the whole answer and `conversation_id`.",
+        "`progress` events `{stage, message, sources?}`, `token` events `{text}` (verified "
+        "text, never withdrawn), one `citations` event `{citations}` and a `final` event "
+        "carrying the whole answer and `conversation_id`; `error` `{message}` if it fails. "
+        "Closing the connection stops the generation.",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
