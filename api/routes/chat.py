@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1", tags=["chat"], responses=COMMON_RESPONSES)
 
 HISTORY_TURNS = 8  # the last four exchanges: enough to resolve "and for gold?", cheap to embed
 
-_SSE_DOC = {
+_SSE_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The answer (JSON), or with `Accept: text/event-stream` a stream of "
         "`progress` events `{stage, message, sources?}`, `token` events `{text}` (verified "
@@ -67,6 +67,10 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 _END = object()
 
 
+def _next_event(events: Iterator[Any]) -> Any:
+    return next(events, _END)
+
+
 async def _stream(
     service: Any,
     question: Question,
@@ -91,8 +95,11 @@ async def _stream(
 
     try:
         await anyio.to_thread.run_sync(enter)
-        events = await anyio.to_thread.run_sync(lambda: iter(service.stream_answer(question)))
-        while (event := await anyio.to_thread.run_sync(next, events, _END)) is not _END:
+        stream: Iterator[Any] = await anyio.to_thread.run_sync(
+            lambda: iter(service.stream_answer(question))
+        )
+        events = stream
+        while (event := await anyio.to_thread.run_sync(_next_event, stream)) is not _END:
             if event.event == "final":
                 saved = await anyio.to_thread.run_sync(
                     records.save_answer,

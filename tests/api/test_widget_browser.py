@@ -293,6 +293,7 @@ def test_first_text_shows_before_the_final_event(page, paced_service):
     assert not paced_service.finished.is_set(), "the final event is still held on the server"
     assert bubble.get_attribute("data-path") is None
     assert page.locator(".pa-stop").is_visible() and page.locator(".pa-send").is_hidden()
+    bubble.locator(":scope[data-stage=checking]").wait_for()  # progress goes on after the text
     paced_service.release.set()
     bubble.locator(":scope[data-path]").wait_for()
     stages = page.evaluate("window.__stages")
