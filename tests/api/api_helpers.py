@@ -106,10 +106,8 @@ class PacedService:
 
 
 def _citing_sentence(answer: str, n: int) -> str:
-    """The sentence of ``answer`` that carries the marker ``[n]``, without the markers."""
+    """The last sentence of ``answer`` that carries the marker ``[n]``, without the markers."""
     import re
 
-    for sentence in re.split(r"(?<=[.!?])\s+", answer):
-        if f"[{n}]" in sentence:
-            return re.sub(r"\s*\[\d+\]", "", sentence).strip()
-    return ""
+    citing = [s for s in re.split(r"(?<=[.!?])\s+", answer) if f"[{n}]" in s]
+    return re.sub(r"\s*\[\d+\]", "", citing[-1]).strip() if citing else ""
