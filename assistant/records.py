@@ -191,6 +191,28 @@ class RecordStore:
             turns = turns[-max_turns:] if max_turns > 0 else []
         return turns
 
+    def list_conversation_answers(self, conversation_id: str) -> list[StoredAnswer]:
+        """Every exchange of a conversation with its whole answer, oldest first (a channel
+        shows them again after a reload, citations included)."""
+        with self._session() as session:
+            if session.get(_Conversation, conversation_id) is None:
+                raise RecordNotFound(f"no conversation {conversation_id!r}")
+            rows = session.scalars(
+                select(_Message)
+                .where(_Message.conversation_id == conversation_id)
+                .order_by(_Message.seq, _Message.created)
+            ).all()
+            return [
+                StoredAnswer(
+                    answer_id=row.answer_id,
+                    conversation_id=row.conversation_id,
+                    question=row.question,
+                    answer=Answer.model_validate_json(row.answer),
+                    created=row.created,
+                )
+                for row in rows
+            ]
+
     # answers -------------------------------------------------------------------------------
 
     def save_answer(self, conversation_id: str | None, question: str, answer: Answer) -> Answer:

@@ -125,6 +125,9 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     workers: int = Field(1, ge=1)
+    # The vendor whose partner program the documents describe: the widget's scope line names
+    # it ("Answers come from the Altaris partner program documents"). Empty leaves it unnamed.
+    vendor_name: str = Field("", max_length=80)
 
 
 class RulesSettings(BaseModel):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
@@ -28,11 +29,13 @@ router = APIRouter(prefix="/v1", tags=["chat"], responses=COMMON_RESPONSES)
 
 HISTORY_TURNS = 8  # the last four exchanges: enough to resolve "and for gold?", cheap to embed
 
-_SSE_DOC = {
+_SSE_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The answer (JSON), or with `Accept: text/event-stream` a stream of "
-        "`token` events `{text}`, one `citations` event `{citations}` and a `final` event "
-        "carrying the whole answer and `conversation_id`.",
+        "`progress` events `{stage, message, sources?}`, `token` events `{text}` (verified "
+        "text, never withdrawn), one `citations` event `{citations}` and a `final` event "
+        "carrying the whole answer and `conversation_id`; `error` `{message}` if it fails. "
+        "Closing the connection stops the generation.",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
@@ -61,33 +64,68 @@ def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _stream(
+_END = object()
+
+
+def _next_event(events: Iterator[Any]) -> Any:
+    return next(events, _END)
+
+
+async def _stream(
     service: Any,
     question: Question,
     ticket: Ticket,
     records: RecordStore,
     metrics: ApiMetrics,
-) -> Iterator[str]:
+) -> AsyncIterator[str]:
+    """The service's events as SSE, passed through as they come (``progress``, ``token``,
+    ``citations``, ``final``, ``error``); the final answer is saved before it is sent.
+
+    The service's generator is pulled one event at a time in a worker thread. When the client
+    goes away (the widget's Stop button aborts the request) Starlette cancels this generator; the
+    ``finally`` then closes the service's generator, so generation stops at its next step instead
+    of running to the end for nobody. anyio lets a worker thread finish its current step before
+    the cancellation lands, so ``close()`` never races a running ``next()``.
+    """
+    events: Iterator[Any] | None = None
+    entered: list[Ticket] = []  # set in the worker thread, so a cancelled wait still counts
+
+    def enter() -> None:
+        entered.append(ticket.__enter__())
+
     try:
-        with ticket:
-            for event in service.stream_answer(question):
-                if event.event == "final":
-                    saved = records.save_answer(
-                        question.conversation_id, question.text, Answer.model_validate(event.data)
-                    )
-                    metrics.record_answer(saved)
-                    final = {
-                        **saved.model_dump(mode="json"),
-                        "conversation_id": question.conversation_id,
-                    }
-                    yield _sse("final", final)
-                else:
-                    yield _sse(event.event, event.data)
+        await anyio.to_thread.run_sync(enter)
+        stream: Iterator[Any] = await anyio.to_thread.run_sync(
+            lambda: iter(service.stream_answer(question))
+        )
+        events = stream
+        while (event := await anyio.to_thread.run_sync(_next_event, stream)) is not _END:
+            if event.event == "final":
+                saved = await anyio.to_thread.run_sync(
+                    records.save_answer,
+                    question.conversation_id,
+                    question.text,
+                    Answer.model_validate(event.data),
+                )
+                metrics.record_answer(saved)
+                final = {
+                    **saved.model_dump(mode="json"),
+                    "conversation_id": question.conversation_id,
+                }
+                yield _sse("final", final)
+            else:
+                yield _sse(event.event, event.data)
     except Exception:
         log.exception("streamed answer failed")
         yield _sse("error", {"message": "the answer could not be completed; please retry"})
     finally:
-        ticket.release()
+        with anyio.CancelScope(shield=True):
+            if events is not None and hasattr(events, "close"):
+                await anyio.to_thread.run_sync(events.close)
+            if entered:
+                ticket.__exit__(None, None, None)
+            else:
+                ticket.release()
 
 
 @router.post("/chat", response_model=ChatResponse, responses=_SSE_DOC)

@@ -25,6 +25,11 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 router = APIRouter(tags=["widget"])
 
 
+def languages() -> list[str]:
+    """The UI languages the widget ships strings for (one JSON file each)."""
+    return sorted(path.stem for path in (STATIC_DIR / "i18n").glob("*.json"))
+
+
 @lru_cache(maxsize=8)
 def _messages(language: str) -> dict[str, object]:
     path = STATIC_DIR / "i18n" / f"{language}.json"
@@ -98,10 +103,12 @@ code {{ background: #e4e7eb; padding: 0 .25rem; }}
 <main>
 <p>Demo partner <code>{sub}</code>: tier <code>{tier}</code>, region <code>{region}</code>.
 The assistant opens from the button in the corner.</p>
-<p>Change the demo caller with <code>?tier=&amp;region=&amp;lang=</code>.</p>
+<p>Change the demo caller with <code>?tier=&amp;region=&amp;lang=</code>, and the embed with
+<code>?accent=&amp;position=left&amp;launcher=</code>.</p>
 </main>
-<script src="/static/widget.js" data-api-base="" data-token="{token}" data-lang="{lang}" defer>
-</script>
+<script src="/static/widget.js" data-api-base="" data-token="{token}" data-lang="{lang}"
+ data-vendor="{vendor}" data-accent="{accent}" data-position="{position}"
+ data-launcher-label="{launcher}" defer></script>
 </body>
 </html>
 """
@@ -113,6 +120,9 @@ def demo_page(
     tier: str | None = None,
     region: str | None = None,
     lang: str = "en",
+    accent: str = "",
+    position: str = "right",
+    launcher: str = "",
 ) -> HTMLResponse:
     settings = request.app.state.settings
     auth = request.app.state.auth
@@ -121,7 +131,7 @@ def demo_page(
     tiers, regions = settings.access.tiers, settings.access.regions
     tier = tier if tier in tiers else tiers[min(2, len(tiers) - 1)]
     region = region if region in regions else regions[0]
-    lang = lang if lang in ("en", "de") else "en"
+    lang = lang if lang in languages() else "en"
     sub = "demo-partner"
     # The demo partner joined recently, so the widget shows the onboarding starter.
     joined = (date.today() - timedelta(days=20)).isoformat()
@@ -134,5 +144,9 @@ def demo_page(
         tier=html.escape(tier),
         region=html.escape(region),
         token=html.escape(token, quote=True),
+        vendor=html.escape(settings.api.vendor_name, quote=True),
+        accent=html.escape(accent[:40], quote=True),
+        position="left" if position == "left" else "right",
+        launcher=html.escape(launcher[:40], quote=True),
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})

@@ -37,6 +37,7 @@ OPERATIONS = [
     ("POST", "/v1/feedback"),
     ("POST", "/v1/handoffs"),
     ("GET", "/v1/handoffs"),
+    ("GET", "/v1/conversations/{conversation_id}"),
     ("POST", "/v1/admin/ingest"),
     ("GET", "/v1/admin/stats"),
     ("GET", "/healthz"),
