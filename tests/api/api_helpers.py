@@ -11,14 +11,13 @@ MARKUP = "<img src=x onerror=window.__pwned=true> <b>bold</b>"
 
 
 def scripted_reply(messages: list[dict]) -> str:
-    """A model answer that passes verification (it copies the longest sentence of source 1 and
+    """A reader answer that passes verification (it copies passage 1 of the reader's prompt and
     cites it) and carries markup, so the widget's escaping is exercised on a real answer."""
-    import re
-
-    first = messages[-1]["content"].split("</source>")[0].split(">", 1)[-1]
-    sentences = re.split(r"(?<=[.!?])\s+", " ".join(first.split()))
-    longest = max(sentences, key=len).rstrip(".")
-    return f"{longest} {MARKUP} [1]."
+    lines = [line for line in messages[-1]["content"].splitlines() if line.startswith("[1] ")]
+    first = lines[0][4:] if lines else ""
+    if first.startswith("("):  # "(title > section) text": the context is not part of the passage
+        first = first.split(") ", 1)[-1]
+    return f"{first.rstrip('.')} {MARKUP} [1]."
 
 
 # Nothing in the knowledge base is near this: the assistant must abstain.
