@@ -603,8 +603,9 @@ def check_deal(
     from retrieval.access import AccessError
 
     parsed = _read_model(deal, Deal, "deal")
-    caller = caller_from("partner", tier, region, as_of, partner_id)
-    service = service_for(settings_for(store))
+    settings = settings_for(store)
+    caller = caller_from(settings, "partner", tier, region, as_of, partner_id)
+    service = service_for(settings)
     try:
         result = service.rules.precheck(parsed, caller)
     except (RuleInputError, AccessError) as exc:
@@ -764,8 +765,9 @@ def onboarding(
         fail("give --profile FILE (or --distribution)")
         return
     parsed = _read_model(profile, OnboardingProfile, "profile")
-    caller = caller_from("partner", parsed.tier, parsed.region, as_of, parsed.partner_id)
-    service = service_for(settings_for(store))
+    settings = settings_for(store)
+    caller = caller_from(settings, "partner", parsed.tier, parsed.region, as_of, parsed.partner_id)
+    service = service_for(settings)
     try:
         result = service.rules.onboarding(parsed, caller, save=save)
     except AccessError as exc:
