@@ -275,11 +275,11 @@ class AssistantService:
         if answer is None and evidence.units and "reader said not found" not in trace.failed:
             answer = self._extract_if_supported(standalone, sources, evidence, trace)
             if answer is not None and stream:
-                yield StreamEvent(event="token", data={"text": answer.answer})
+                yield from _token_events(answer.answer)
         if answer is None:
             answer = self._abstain(question, caller, standalone, sources, language)
             if stream:
-                yield StreamEvent(event="token", data={"text": answer.answer})
+                yield from _token_events(answer.answer)
         answer.standalone_question = standalone if standalone != question.text else None
         answer.language = language
         answer.trace = trace
@@ -344,14 +344,13 @@ class AssistantService:
                     break
                 done, pending = split_sentences(pending)
                 for sentence in done:
-                    event = self._verified(sentence, verifier, cited, trace, not verified)
-                    if event is None:
+                    text = self._verified(sentence, verifier, cited, trace, not verified)
+                    if text is None:
                         failed = True
                         break
-                    verified.append(sentence)
-                    if "first_verified_ms" not in timings:
-                        timings["first_verified_ms"] = _ms(started)
-                    yield event
+                    verified.append(text)
+                    timings.setdefault("first_verified_ms", _ms(started))
+                    yield from _token_events(text)
                 if failed:
                     break
         except ChatModelError as error:
@@ -368,15 +367,15 @@ class AssistantService:
             trace.failed.append("reader said not found")
             return
         if not failed and pending.strip():
-            event = self._verified(pending.strip(), verifier, cited, trace, not verified)
-            if event is not None:
-                verified.append(pending.strip())
+            text = self._verified(pending.strip(), verifier, cited, trace, not verified)
+            if text is not None:
+                verified.append(text)
                 timings.setdefault("first_verified_ms", _ms(started))
-                yield event
+                yield from _token_events(text)
         if not cited:
             return
         citations = self._citations(sources, evidence, cited)
-        text = " ".join(_renumber(s, cited) for s in verified).strip()
+        text = "".join(verified).strip()
         suffix = _rule_suffix(text, citations, language)
         if suffix:
             yield StreamEvent(event="token", data={"text": suffix})
@@ -396,7 +395,9 @@ class AssistantService:
         cited: list[int],
         trace: AnswerTrace,
         first: bool,
-    ) -> StreamEvent | None:
+    ) -> str | None:
+        """The sentence as it is sent (citation numbers in order of first citation), or None
+        when it fails verification (the problem goes into the trace)."""
         sentence = reader.parse(sentence).text if first else sentence
         check = verifier.check(sentence)
         if not check.ok:
@@ -407,8 +408,7 @@ class AssistantService:
         for n in check.cited:
             if n not in cited:
                 cited.append(n)
-        text = _renumber(sentence, cited)
-        return StreamEvent(event="token", data={"text": ("" if first else " ") + text})
+        return ("" if first else " ") + _renumber(sentence, cited)
 
     def _citations(
         self, sources: list[SearchHit], evidence: Evidence, cited: list[int]
@@ -638,6 +638,12 @@ def _agreed_passage(
         return None
     best = units[max(scores, key=lambda k: scores[k])]
     return best, sources[best.hit]
+
+
+def _token_events(text: str) -> Iterator[StreamEvent]:
+    """A verified sentence goes out word by word, so a channel can render it as it arrives."""
+    for i, word in enumerate(text.split(" ")):
+        yield StreamEvent(event="token", data={"text": word if i == 0 else " " + word})
 
 
 def _ms(started: float) -> float:
