@@ -15,9 +15,7 @@ def run(tmp_path, monkeypatch, embedder):
     monkeypatch.setenv("PA_DB_URL", f"sqlite:///{tmp_path / 'app.db'}")
     monkeypatch.setenv("PA_STORE_DIR", str(tmp_path / "store"))
     get_settings.cache_clear()
-    monkeypatch.setattr(
-        "retrieval.knowledge_base.load_embedder", lambda settings: embedder
-    )
+    monkeypatch.setattr("retrieval.knowledge_base.load_embedder", lambda settings: embedder)
     runner = CliRunner()
 
     def invoke(*args):
@@ -246,9 +244,7 @@ def manager_cli(tmp_path, monkeypatch, embedder):
     monkeypatch.setenv("PA_AUTH_JWT_SECRET", SECRET)
     monkeypatch.setenv("PA_AUTH_API_KEYS", '["mgr-key:channel_manager:carol"]')
     get_settings.cache_clear()
-    monkeypatch.setattr(
-        "retrieval.knowledge_base.SentenceTransformerEmbedder", lambda settings: embedder
-    )
+    monkeypatch.setattr("retrieval.knowledge_base.load_embedder", lambda settings: embedder)
     runner = CliRunner()
     yield lambda *args: runner.invoke(cli.app, list(args))
     get_settings.cache_clear()

@@ -5,25 +5,13 @@ conversation with the reply in it. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from api_helpers import ABSTAIN_QUESTION, MANAGER
-from test_widget_browser import ARGS, ARTIFACTS, CHROMIUM, live_url  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian chromium at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
-        yield browser
-        browser.close()
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 @pytest.fixture
@@ -49,7 +37,7 @@ def seeded(client, partner_headers):
 
 
 @pytest.fixture
-def page(browser, live_url):  # noqa: F811
+def page(browser, live_url):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
