@@ -35,6 +35,8 @@ from api.routes import (
     feedback,
     handoffs,
     health,
+    insights,
+    manage,
     onboarding,
     search,
     training,
@@ -97,8 +99,20 @@ def create_app(settings: Settings, service: Any = None) -> FastAPI:
     app.state.metrics = ApiMetrics()
 
     install_error_handlers(app)
-    routers = (chat, conversations, search, training, drafts, feedback, handoffs, deals)
-    routers = (*routers, onboarding, admin)
+    routers = (
+        chat,
+        search,
+        training,
+        drafts,
+        feedback,
+        handoffs,
+        conversations,
+        insights,
+        manage,
+        deals,
+        onboarding,
+        admin,
+    )
     for module in (*routers, health, widget):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -69,14 +69,10 @@ class Authenticator:
                 raise ValueError("auth.jwt_secret must be set outside development")
             self._verify_key = secret
             self._signing_key = secret
-        self._api_keys: list[tuple[bytes, str]] = []
+        self._api_keys: list[tuple[bytes, str, str | None]] = []
         for entry in auth.api_keys:
-            key, sep, role = entry.get_secret_value().rpartition(":")
-            if not sep or not key or role not in MANAGER_ROLES:
-                raise ValueError(
-                    "each auth.api_keys entry must be 'key:role' with role channel_manager|admin"
-                )
-            self._api_keys.append((key.encode(), role))
+            key, role, name = _parse_api_key(entry.get_secret_value())
+            self._api_keys.append((key.encode(), role, name))
 
     @property
     def can_issue(self) -> bool:
@@ -176,8 +172,24 @@ class Authenticator:
 
     def caller_from_api_key(self, presented: str) -> Identity:
         candidate = presented.encode()
-        for key, role in self._api_keys:
+        for key, role, name in self._api_keys:
             if hmac.compare_digest(candidate, key):
                 digest = hashlib.sha256(key).hexdigest()[:12]
-                return Identity(caller=CallerContext(role=role), key=f"apikey:{digest}")  # type: ignore[arg-type]
+                caller = CallerContext(role=role, partner_id=name)  # type: ignore[arg-type]
+                return Identity(caller=caller, key=f"apikey:{digest}")
         raise AuthError("the API key is not valid")
+
+
+def _parse_api_key(entry: str) -> tuple[str, str, str | None]:
+    """``key:role`` or ``key:role:name``; the name is how the key's holder appears in a
+    hand-off's trail (who assigned, who replied)."""
+    key, sep, last = entry.rpartition(":")
+    if sep and key and last in MANAGER_ROLES:
+        return key, last, None
+    key, sep, role = key.rpartition(":")
+    if sep and key and role in MANAGER_ROLES and last.strip():
+        return key, role, last.strip()
+    raise ValueError(
+        "each auth.api_keys entry must be 'key:role' or 'key:role:name' with role "
+        "channel_manager|admin"
+    )

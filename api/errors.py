@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from api.auth import AuthError
 from api.throttling import QueueFull, RateLimited
-from assistant.records import RecordNotFound
+from assistant.records import InvalidTransition, RecordNotFound
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,11 @@ def error_response(
     return JSONResponse(_body(status, message), status_code=status, headers=headers)
 
 
-def _doc(description: str) -> dict[str, Any]:
+def error_doc(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
+
+
+_doc = error_doc
 
 
 # Documented on every /v1 route so clients (and schemathesis) know the error shapes.
@@ -94,6 +97,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RecordNotFound)
     async def _missing(request: Request, exc: RecordNotFound) -> JSONResponse:
         return error_response(404, str(exc).strip("'\""))
+
+    @app.exception_handler(InvalidTransition)
+    async def _conflict(request: Request, exc: InvalidTransition) -> JSONResponse:
+        return error_response(409, str(exc))
+
+    @app.exception_handler(PermissionError)
+    async def _forbidden(request: Request, exc: PermissionError) -> JSONResponse:
+        return error_response(403, str(exc))
 
     @app.exception_handler(RateLimited)
     async def _limited(request: Request, exc: RateLimited) -> JSONResponse:

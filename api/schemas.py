@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from assistant.models import Answer, Recommendation, SearchHit
+from assistant.models import Answer, Handoff, Recommendation, SearchHit
 
 Id = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -91,12 +91,35 @@ class HandoffRequest(_Request):
 
     answer_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     question: str | None = Field(None, min_length=1, max_length=4000)
+    comment: str = Field("", max_length=2000, description="What the partner adds for the person")
 
     @model_validator(mode="after")
     def _one_source(self) -> HandoffRequest:
         if self.answer_id is None and (self.question is None or not self.question.strip()):
             raise ValueError("give answer_id or a non-blank question")
         return self
+
+
+class HandoffReceipt(Handoff):
+    """The hand-off as stored, and how soon the partner can expect a reply."""
+
+    expected_response_hours: float
+
+
+class HandoffAssign(_Request):
+    assignee: str | None = Field(
+        None, min_length=1, max_length=100, description="Who takes it; the caller when omitted"
+    )
+
+
+class HandoffReply(_Request):
+    text: str = Field(min_length=1, max_length=8000)
+
+    _strip = field_validator("text")(_not_blank)
+
+
+class HandoffClose(_Request):
+    note: str = Field("", max_length=2000)
 
 
 class IngestRequest(_Request):

@@ -53,14 +53,16 @@ from api.slack_blocks import (
     MAX_COMMENT,
     answer_blocks,
     answer_text,
+    escape,
     feedback_modal,
     handoff_requested_blocks,
     home_view,
     notice_blocks,
+    split_text,
 )
 from api.slack_config import check_http, check_socket_mode
 from api.throttling import QueueFull
-from assistant.models import Answer, CallerContext, Question, Turn
+from assistant.models import Answer, CallerContext, Handoff, Question, Turn
 from assistant.settings import Settings, SlackSettings
 from retrieval.access import AccessError
 
@@ -356,19 +358,45 @@ class SlackBot:
         ack()
         channel = (body.get("channel") or {}).get("id")
         caller = caller_for((body.get("user") or {}).get("id"), channel, self.settings.slack)
+        message = body.get("message") or {}
         try:
-            handoff = self.service.request_handoff(answer_id=action.get("value"), caller=caller)
+            handoff = self.service.request_handoff(
+                answer_id=action.get("value"),
+                caller=caller,
+                slack_channel=channel,
+                slack_thread_ts=message.get("thread_ts") or message.get("ts"),
+            )
+            hours = self.settings.handoff.response_hours
             text = (
                 "I've passed your question to your channel manager "
-                f"(reference `{handoff.id[:8]}`); they will follow up with you."
+                f"(reference `{handoff.reference}`); expect a reply in this thread within "
+                f"{hours:g} hours."
             )
-            _mark_handoff_requested(client, body, handoff.id[:8])
+            _mark_handoff_requested(client, body, handoff.reference)
         except LookupError:
             text = "I can't find that answer any more; please ask again and press the button."
         except Exception:
             log.exception("Slack hand-off failed")
             text = "Sorry, the hand-off could not be recorded; please contact your channel manager."
         _ephemeral(client, body, text)
+
+
+def post_manager_reply(settings: Settings, handoff: Handoff) -> bool:
+    """Post a channel manager's reply into the Slack thread the hand-off came from (when it
+    came from Slack and a bot token is set); True when it was posted."""
+    token = settings.slack.bot_token
+    if not (handoff.slack_channel and handoff.reply and token is not None):
+        return False
+    client = WebClient(token=token.get_secret_value(), base_url=settings.slack.api_url)
+    text = f"*Reply from your channel manager* ({handoff.reference}):\n{escape(handoff.reply)}"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in split_text(text)]
+    client.chat_postMessage(
+        channel=handoff.slack_channel,
+        thread_ts=handoff.slack_thread_ts,
+        text=text[:3000],
+        blocks=blocks[:50],
+    )
+    return True
 
 
 def _notice(text: str) -> tuple[str, list[dict[str, Any]]]:

@@ -557,21 +557,282 @@ def draft(
         out.print(f"  {c.n}. {c.title} ({c.source})", highlight=False)
 
 
-@app.command()
-def handoffs(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
-    """List hand-offs for channel managers (offered and requested)."""
-    from assistant.records import RecordStore
+# -- channel managers -----------------------------------------------------------------------
+handoffs_app = typer.Typer(
+    help="The hand-off queue: list, show, assign, reply, close. Without a command: list.",
+)
+app.add_typer(handoffs_app, name="handoffs")
 
-    records = RecordStore.from_settings(settings_for(store))
-    items = records.list_handoffs()
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option("--api-key", help="Act as the holder of this manager API key (PA_AUTH_API_KEYS)."),
+]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", help="Act as the caller of this signed portal JWT.")
+]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Your name in the hand-off trail when acting as the operator."),
+]
+
+
+def cli_caller(
+    settings: Settings, api_key: str | None, token: str | None, by: str | None
+) -> CallerContext:
+    """Who runs the command. With ``--api-key`` or ``--token`` the credentials are verified as
+    the API verifies them, and a partner token sees only its own hand-offs. Without either the
+    command runs as the operator (admin): whoever can run it reaches the database anyway."""
+    if api_key or token:
+        from api.auth import Authenticator, AuthError
+
+        try:
+            auth = Authenticator(settings)
+            identity = (
+                auth.caller_from_api_key(api_key)
+                if api_key
+                else auth.caller_from_token(token or "")
+            )
+        except (AuthError, ValueError) as exc:
+            fail(f"credentials refused: {exc}")
+        return identity.caller
+    return CallerContext(role="admin", partner_id=by or "operator")
+
+
+def _handoff_failures(action: Any) -> Any:
+    from assistant.records import InvalidTransition
+
+    try:
+        return action()
+    except LookupError as exc:
+        fail(str(exc).strip("'\""), code=1)
+    except InvalidTransition as exc:
+        fail(str(exc), code=1)
+    except PermissionError as exc:
+        fail(str(exc), code=1)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _print_handoff(handoff: Any, as_json: bool) -> None:
     if as_json:
-        emit_json({"handoffs": [h.model_dump(mode="json") for h in items]})
+        emit_json(handoff.model_dump(mode="json"))
         return
-    table = Table("id", "status", "created", "caller", "question")
-    for h in items:
-        who = f"{h.caller.role} {h.caller.tier or ''} {h.caller.region or ''}".strip()
-        table.add_row(h.id[:8], h.status, h.created_at[:19], who, h.question[:70])
+    out = Console()
+    who = handoff.caller
+    out.print(f"[bold]{handoff.reference}[/bold]  {handoff.status}  ({handoff.id})")
+    out.print(
+        f"partner {who.partner_id or '-'} · {who.tier or '-'} · {who.region or '-'} · "
+        f"{who.language} · reason {handoff.reason}"
+    )
+    out.print(f"question: {handoff.question}")
+    if handoff.comment:
+        out.print(f"comment: {handoff.comment}")
+    for c in handoff.evidence:
+        out.print(f"  [{c.n}] {c.title or c.source} ({c.source})")
+    for event in handoff.history:
+        note = f": {event.note}" if event.note else ""
+        out.print(f"  {event.at[:19]} {event.status} by {event.by or '-'}{note}")
+
+
+@handoffs_app.callback(invoke_without_command=True)
+def handoffs_main(ctx: typer.Context, as_json: JsonOpt = False, store: StoreOpt = None) -> None:
+    """The hand-off queue (``handoffs`` alone lists it)."""
+    if ctx.invoked_subcommand is None:
+        handoffs_list(as_json=as_json, store=store)
+
+
+@handoffs_app.command("list")
+def handoffs_list(
+    status: Annotated[
+        str | None, typer.Option(help="offered, requested, assigned, answered, closed.")
+    ] = None,
+    tier: Annotated[str | None, typer.Option(help="Partner tier.")] = None,
+    region: Annotated[str | None, typer.Option(help="Partner region.")] = None,
+    partner: Annotated[str | None, typer.Option("--partner", help="Partner id.")] = None,
+    assignee: Annotated[str | None, typer.Option(help="Assigned to.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="To this date, inclusive.")] = None,
+    limit: Annotated[int, typer.Option(help="Page size.")] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
+    api_key: ApiKeyOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """List hand-offs, newest first."""
+    from pydantic import ValidationError
+
+    from assistant.records import HandoffFilters
+
+    settings = settings_for(store)
+    caller = cli_caller(settings, api_key, token, None)
+    try:
+        filters = HandoffFilters.model_validate(
+            {
+                "status": status,
+                "tier": tier,
+                "region": region,
+                "partner_id": partner,
+                "assignee": assignee,
+                "since": since,
+                "until": until,
+                "limit": limit,
+                "offset": offset,
+            }
+        )
+    except ValidationError as exc:
+        fail(f"bad filter: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+    page = service_for(settings).list_handoffs(filters, caller=caller)
+    if as_json:
+        emit_json(
+            {"handoffs": [h.model_dump(mode="json") for h in page.items], "total": page.total}
+        )
+        return
+    table = Table("reference", "status", "created", "partner", "assignee", "question")
+    for h in page.items:
+        who = (
+            f"{h.caller.partner_id or h.caller.role} {h.caller.tier or ''} {h.caller.region or ''}"
+        )
+        table.add_row(
+            h.reference, h.status, h.created_at[:19], who.strip(), h.assignee or "", h.question[:70]
+        )
     Console().print(table)
+    console.print(f"{len(page.items)} of {page.total}")
+
+
+@handoffs_app.command("show")
+def handoffs_show(
+    handoff_id: Annotated[str, typer.Argument(help="Hand-off id.")],
+    api_key: ApiKeyOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """One hand-off with its evidence and history."""
+    settings = settings_for(store)
+    caller = cli_caller(settings, api_key, token, None)
+    service = service_for(settings)
+    _print_handoff(_handoff_failures(lambda: service.get_handoff(handoff_id, caller)), as_json)
+
+
+@handoffs_app.command("assign")
+def handoffs_assign(
+    handoff_id: Annotated[str, typer.Argument(help="Hand-off id.")],
+    to: Annotated[str | None, typer.Option("--to", help="Who takes it (default: you).")] = None,
+    api_key: ApiKeyOpt = None,
+    token: TokenOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Take a hand-off, or give it to someone."""
+    settings = settings_for(store)
+    caller = cli_caller(settings, api_key, token, by)
+    service = service_for(settings)
+    handoff = _handoff_failures(lambda: service.assign_handoff(handoff_id, caller, assignee=to))
+    _print_handoff(handoff, as_json)
+
+
+@handoffs_app.command("reply")
+def handoffs_reply(
+    handoff_id: Annotated[str, typer.Argument(help="Hand-off id.")],
+    text: Annotated[str, typer.Argument(help="The reply the partner will read.")],
+    api_key: ApiKeyOpt = None,
+    token: TokenOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Reply to the partner (shown in their conversation and, for Slack, in the thread)."""
+    settings = settings_for(store)
+    caller = cli_caller(settings, api_key, token, by)
+    service = service_for(settings)
+    handoff = _handoff_failures(lambda: service.reply_handoff(handoff_id, caller, text))
+    if handoff.slack_channel:
+        from api.slack import post_manager_reply
+
+        try:
+            post_manager_reply(settings, handoff)
+        except Exception as exc:  # the reply is stored; say that Slack did not get it
+            console.print(f"[yellow]reply stored, but not posted to Slack: {exc}[/yellow]")
+    _print_handoff(handoff, as_json)
+
+
+@handoffs_app.command("close")
+def handoffs_close(
+    handoff_id: Annotated[str, typer.Argument(help="Hand-off id.")],
+    note: Annotated[str, typer.Option(help="Why it is closed.")] = "",
+    api_key: ApiKeyOpt = None,
+    token: TokenOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Close a hand-off."""
+    settings = settings_for(store)
+    caller = cli_caller(settings, api_key, token, by)
+    service = service_for(settings)
+    handoff = _handoff_failures(lambda: service.close_handoff(handoff_id, caller, note=note))
+    _print_handoff(handoff, as_json)
+
+
+@app.command()
+def insights(
+    since: Annotated[str | None, typer.Option(help="From this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="To this date, inclusive.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only partners of this tier.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only partners in this region.")] = None,
+    language: Annotated[str | None, typer.Option(help="Only questions in this language.")] = None,
+    export_topic: Annotated[
+        int | None,
+        typer.Option("--export-topic", help="Print topic N (0 = largest) as eval JSONL."),
+    ] = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """What partners ask that the documents do not answer: answer rate per day, gap topics with
+    their kind and suggested action, and conversation sentiment."""
+    from pydantic import ValidationError
+
+    from assistant.insights import InsightsFilters
+
+    try:
+        filters = InsightsFilters.model_validate(
+            {"since": since, "until": until, "tier": tier, "region": region, "language": language}
+        )
+    except ValidationError as exc:
+        fail(f"bad filter: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+    service = service_for(settings_for(store))
+    if export_topic is not None:
+        try:
+            sys.stdout.write(service.export_gap(export_topic, filters))
+        except LookupError as exc:
+            fail(str(exc).strip("'\""), code=1)
+        return
+    report = service.insights(filters)
+    if as_json:
+        emit_json(report.model_dump(mode="json"))
+        return
+    out = Console()
+    rate = f"{report.answer_rate:.0%}" if report.answer_rate is not None else "-"
+    out.print(
+        f"{report.questions} questions, {report.answered} answered ({rate}), "
+        f"{report.abstained} abstained, {report.thumbs_down} thumbs down, "
+        f"{report.handoffs_requested} hand-offs requested"
+    )
+    days = Table("day", "questions", "answered", "abstained", "thumbs down", "answer rate")
+    for d in report.volume:
+        shown = f"{d.answer_rate:.0%}" if d.answer_rate is not None else "-"
+        days.add_row(
+            d.day, str(d.questions), str(d.answered), str(d.abstained), str(d.thumbs_down), shown
+        )
+    out.print(days)
+    topics = Table("#", "size", "kind", "topic", "terms", "action")
+    for n, t in enumerate(report.topics):
+        topics.add_row(str(n), str(t.size), t.kind, t.name, ", ".join(t.terms), t.action)
+    out.print(topics)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(report.sentiment.counts.items()))
+    out.print(f"sentiment: {counts or 'no conversations'} ({report.sentiment.method})")
 
 
 # -- partner automations (assistant/rules) ---------------------------------------------------

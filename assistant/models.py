@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from retrieval.models import CallerContext, Role, SearchHit
 
@@ -134,12 +134,48 @@ class Draft(BaseModel):
     prompt: PromptRef | None = None
 
 
+HandoffStatus = Literal["offered", "requested", "assigned", "answered", "closed"]
+# Why the assistant handed the question on: nothing in the documents (``no_source``), the answer
+# is in documents above the caller's tier/region (``access``), or the question was unclear.
+HandoffReason = Literal["no_source", "access", "unclear"]
+
+
+class HandoffEvent(BaseModel):
+    """One step of a hand-off's life: the status it moved to, who moved it and when. ``note``
+    holds the assignee of an ``assigned`` step, the reply of an ``answered`` one, or a reason."""
+
+    status: HandoffStatus
+    by: str | None = None
+    at: str
+    note: str = ""
+
+
 class Handoff(BaseModel):
+    """A question passed to a person, with what the assistant found and the manager's reply.
+
+    ``reference`` is what the partner quotes ("HO-1A2B3C4D"); ``due_at`` is when a reply is
+    expected (set when the partner requests the hand-off). ``slack_channel``/``slack_thread_ts``
+    say where a Slack hand-off came from, so the reply can be posted back into that thread.
+    """
+
     id: str
     question: str
     caller: CallerContext
     evidence: list[Citation] = []
-    status: Literal["offered", "requested", "closed"] = "offered"
+    status: HandoffStatus = "offered"
     created_at: str
     answer_id: str | None = None
     conversation_id: str | None = None
+    reason: HandoffReason = "no_source"
+    comment: str = ""
+    assignee: str | None = None
+    reply: str | None = None
+    due_at: str | None = None
+    slack_channel: str | None = None
+    slack_thread_ts: str | None = None
+    history: list[HandoffEvent] = []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reference(self) -> str:
+        return "HO-" + self.id[:8].upper()

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,20 @@ from assistant.models import (
     Turn,
 )
 from assistant.prompt_files import load_prompt
-from assistant.records import RecordNotFound, RecordStore
+from assistant.records import (
+    Conversation,
+    FeedbackFilters,
+    FeedbackPage,
+    HandoffFilters,
+    HandoffPage,
+    RecordNotFound,
+    RecordStore,
+)
 from assistant.settings import Settings
 from retrieval.access import validate_caller
 from retrieval.knowledge_base import KnowledgeBase, open_knowledge_base
+
+MANAGER_ROLES = frozenset({"channel_manager", "admin"})
 
 
 def citation_for(n: int, hit: SearchHit) -> Citation:
@@ -508,10 +519,17 @@ class AssistantService:
         language: str,
     ) -> Answer:
         evidence = [citation_for(n, h) for n, h in enumerate(sources, start=1)]
+        # The answer's id is chosen now so the hand-off can point at the answer it came from.
+        answer_id = uuid.uuid4().hex
         handoff = self.records.create_handoff(
-            standalone, caller, evidence=evidence, conversation_id=question.conversation_id
+            standalone,
+            caller,
+            evidence=evidence,
+            answer_id=answer_id,
+            conversation_id=question.conversation_id,
         )
         return Answer(
+            answer_id=answer_id,
             answer=message("abstain", language),
             citations=[],
             grounded=False,
@@ -569,33 +587,89 @@ class AssistantService:
         question: str | None = None,
         caller: CallerContext | None = None,
         conversation_id: str | None = None,
+        comment: str = "",
+        slack_channel: str | None = None,
+        slack_thread_ts: str | None = None,
     ) -> Handoff:
         """The partner asked for a person: confirm the offered hand-off or create one. With a
-        ``caller``, the answer must be one of theirs."""
+        ``caller``, the answer must be one of theirs. A reply is due
+        ``settings.handoff.response_hours`` from now (the partner is told so)."""
         if answer_id and caller is not None:
             self._owned_answer(answer_id, caller)
+        caller = caller or CallerContext()
+        due = (
+            datetime.now(UTC) + timedelta(hours=self.settings.handoff.response_hours)
+        ).isoformat()
+        confirm = {
+            "by": actor(caller),
+            "comment": comment,
+            "due_at": due,
+            "slack_channel": slack_channel,
+            "slack_thread_ts": slack_thread_ts,
+        }
         if answer_id:
             existing = self.records.find_handoff_for_answer(answer_id)
             if existing:
-                return self.records.request_handoff(existing.id)
+                return self.records.request_handoff(existing.id, **confirm)
             stored = self.records.get_answer(answer_id)
-            offered = getattr(stored, "answer", None)
-            offered_id = getattr(offered, "handoff_id", None)
+            offered_id = stored.answer.handoff_id
             if offered_id:  # the abstained answer already offered one: confirm it, don't add one
-                return self.records.request_handoff(offered_id)
+                return self.records.request_handoff(offered_id, **confirm)
             question = question or stored.question
+            conversation_id = conversation_id or stored.conversation_id
         if not question:
             raise ValueError("a hand-off needs an answer_id or a question")
         return self.records.create_handoff(
             question,
-            caller or CallerContext(),
+            caller,
             status="requested",
             answer_id=answer_id,
             conversation_id=conversation_id,
+            **confirm,
         )
 
-    def list_handoffs(self) -> list[Handoff]:
-        return self.records.list_handoffs()
+    def list_handoffs(
+        self, filters: HandoffFilters | None = None, caller: CallerContext | None = None
+    ) -> HandoffPage:
+        """Managers see every hand-off; a partner only their own (``caller`` None: operator)."""
+        filters = filters or HandoffFilters()
+        if caller is not None and not is_manager(caller):
+            if not caller.partner_id:
+                return HandoffPage(items=[], total=0, limit=filters.limit, offset=filters.offset)
+            filters = filters.model_copy(update={"partner_id": caller.partner_id})
+        return self.records.search_handoffs(filters)
+
+    def get_handoff(self, handoff_id: str, caller: CallerContext | None = None) -> Handoff:
+        """Someone else's hand-off looks exactly like a missing one."""
+        handoff = self.records.get_handoff(handoff_id)
+        if (
+            caller is not None
+            and not is_manager(caller)
+            and not owns_handoff(handoff.caller, caller)
+        ):
+            raise RecordNotFound(f"no hand-off {handoff_id!r}")
+        return handoff
+
+    def assign_handoff(
+        self, handoff_id: str, caller: CallerContext, assignee: str | None = None
+    ) -> Handoff:
+        require_manager(caller)
+        return self.records.assign_handoff(handoff_id, by=actor(caller), assignee=assignee)
+
+    def reply_handoff(self, handoff_id: str, caller: CallerContext, text: str) -> Handoff:
+        require_manager(caller)
+        return self.records.reply_handoff(handoff_id, by=actor(caller), text=text)
+
+    def close_handoff(self, handoff_id: str, caller: CallerContext, note: str = "") -> Handoff:
+        require_manager(caller)
+        return self.records.close_handoff(handoff_id, by=actor(caller), note=note)
+
+    def get_conversation(self, conversation_id: str, caller: CallerContext) -> Conversation:
+        """The conversation for the caller who had it, or a manager."""
+        found = self.records.get_conversation(conversation_id)
+        if not is_manager(caller) and not self.owns(found.caller, caller):
+            raise RecordNotFound(f"no conversation {conversation_id!r}")
+        return found
 
     def add_feedback(
         self, answer_id: str, rating: str, comment: str = "", caller: CallerContext | None = None
@@ -604,6 +678,34 @@ class AssistantService:
         if caller is not None:
             self._owned_answer(answer_id, caller)
         return self.records.add_feedback(answer_id, rating, comment)  # type: ignore[arg-type]
+
+    def list_feedback(self, filters: FeedbackFilters | None = None) -> FeedbackPage:
+        return self.records.search_feedback(filters)
+
+    def insights(self, filters: Any = None) -> Any:
+        """Volume, answer rate, gap topics and sentiment (see :mod:`assistant.insights`)."""
+        from assistant.insights import InsightsFilters, build_insights
+
+        return build_insights(self, filters or InsightsFilters())
+
+    def export_gap(self, topic: int, filters: Any = None, version: str = "gap") -> str:
+        """Topic number ``topic`` (0 = the largest) of :meth:`insights` as evaluation questions
+        in the golden-set JSONL format."""
+        from assistant.insights import InsightsFilters, build_insights, export_eval_questions
+
+        filters = filters or InsightsFilters()
+        report = build_insights(self, filters)
+        if not 0 <= topic < len(report.topics):
+            raise RecordNotFound(f"no topic {topic}; the report has {len(report.topics)}")
+        log = self.records.question_log(
+            since=filters.since,
+            until=filters.until,
+            tier=filters.tier,
+            region=filters.region,
+            language=filters.language,
+            limit=self.settings.insights.window,
+        )
+        return export_eval_questions(report.topics[topic], log, version)
 
     # -- training and drafts --------------------------------------------------------------
     def recommend_training(self, profile: PartnerProfile, limit: int = 5) -> list[Recommendation]:
@@ -644,6 +746,31 @@ def _token_events(text: str) -> Iterator[StreamEvent]:
     """A verified sentence goes out word by word, so a channel can render it as it arrives."""
     for i, word in enumerate(text.split(" ")):
         yield StreamEvent(event="token", data={"text": word if i == 0 else " " + word})
+
+
+def is_manager(caller: CallerContext) -> bool:
+    return caller.role in MANAGER_ROLES
+
+
+def owns_handoff(owner: CallerContext, caller: CallerContext) -> bool:
+    """A hand-off is a partner's own when it was asked with their (known) partner id and role;
+    the hand-off list filters by the same rule."""
+    return (
+        caller.partner_id is not None
+        and owner.role == caller.role
+        and owner.partner_id == caller.partner_id
+    )
+
+
+def require_manager(caller: CallerContext) -> None:
+    if not is_manager(caller):
+        raise PermissionError("only channel managers and admins may change hand-offs")
+
+
+def actor(caller: CallerContext) -> str:
+    """How a caller is named in a hand-off's trail: their id (token subject, named API key),
+    else their role."""
+    return caller.partner_id or caller.role
 
 
 def _ms(started: float) -> float:

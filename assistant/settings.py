@@ -137,6 +137,44 @@ class RulesSettings(BaseModel):
     onboarding_window_days: int = Field(90, ge=0, le=3650)
 
 
+class HandoffSettings(BaseModel):
+    """What a partner is told when they ask for a person (``PA_HANDOFF_RESPONSE_HOURS``)."""
+
+    response_hours: float = Field(24.0, gt=0, le=24 * 60)
+
+
+class InsightsSettings(BaseModel):
+    """How the manager insights read the question log.
+
+    ``window``: the latest questions clustered on demand (bounded so a run stays within seconds).
+    ``cluster_similarity``: cosine similarity of normalized question embeddings above which two
+    questions join one topic. ``min_known_terms`` / ``min_function_words``: below this share of
+    a topic's question words known to the corpus, and below that share of function words of the
+    lexical index's language, the topic is a language gap. ``top_topics``/``examples``:
+    how much a report shows. ``negative_phrases``: what counts against a conversation's
+    sentiment when a question contains it (lower-case substrings; set them for your languages).
+    """
+
+    window: int = Field(10_000, ge=10, le=200_000)
+    cluster_similarity: float = Field(0.6, gt=0, lt=1)
+    min_known_terms: float = Field(0.5, ge=0, le=1)
+    min_function_words: float = Field(0.2, ge=0, le=1)
+    top_topics: int = Field(20, ge=1, le=500)
+    examples: int = Field(5, ge=1, le=50)
+    negative_phrases: list[str] = [
+        "not helpful",
+        "unhelpful",
+        "useless",
+        "wrong answer",
+        "that's wrong",
+        "not what i asked",
+        "doesn't answer",
+        "does not answer",
+        "frustrat",
+        "waste of time",
+    ]
+
+
 class DbSettings(BaseModel):
     url: str = f"sqlite:///{DEFAULT_HOME / 'app.db'}"
 
@@ -166,6 +204,8 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     db: DbSettings = DbSettings()
     rules: RulesSettings = RulesSettings()
+    handoff: HandoffSettings = HandoffSettings()
+    insights: InsightsSettings = InsightsSettings()
     data_dir: Path = Path("data")
 
     @model_validator(mode="after")

@@ -15,9 +15,7 @@ def run(tmp_path, monkeypatch, embedder):
     monkeypatch.setenv("PA_DB_URL", f"sqlite:///{tmp_path / 'app.db'}")
     monkeypatch.setenv("PA_STORE_DIR", str(tmp_path / "store"))
     get_settings.cache_clear()
-    monkeypatch.setattr(
-        "retrieval.knowledge_base.load_embedder", lambda settings: embedder
-    )
+    monkeypatch.setattr("retrieval.knowledge_base.load_embedder", lambda settings: embedder)
     runner = CliRunner()
 
     def invoke(*args):
@@ -233,3 +231,105 @@ def test_version_and_help_mark_required_options_and_list_draft_kinds(run):
     assert result.exit_code == 2 and "email" in result.stderr
     result = runner.invoke(cli.app, ["draft"])
     assert result.exit_code == 2 and "--product" in result.stderr
+
+
+SECRET = "cli-test-secret-that-is-long-enough-for-hs256"
+
+
+@pytest.fixture
+def manager_cli(tmp_path, monkeypatch, embedder):
+    """The CLI with a manager API key and a JWT secret configured; returns the whole result."""
+    monkeypatch.setenv("PA_DB_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("PA_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("PA_AUTH_JWT_SECRET", SECRET)
+    monkeypatch.setenv("PA_AUTH_API_KEYS", '["mgr-key:channel_manager:carol"]')
+    get_settings.cache_clear()
+    monkeypatch.setattr("retrieval.knowledge_base.load_embedder", lambda settings: embedder)
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(cli.app, list(args))
+    get_settings.cache_clear()
+
+
+def _partner_token(sub: str) -> str:
+    from api.auth import Authenticator
+
+    return Authenticator(get_settings()).issue_token(sub, tier="gold", region="emea")
+
+
+def _abstain(run_cli, corpus, partner_id: str) -> dict:
+    result = run_cli(
+        "ask",
+        "What is the Diamond tier?",
+        "--tier",
+        "gold",
+        "--region",
+        "emea",
+        "--partner-id",
+        partner_id,
+        "--json",
+    )
+    answer = json.loads(result.stdout)
+    assert answer["path"] == "abstained" and answer["handoff_id"]
+    return answer
+
+
+def test_handoffs_assign_reply_close_with_a_manager_key(manager_cli, corpus):
+    manager_cli("ingest", str(corpus))
+    hid = _abstain(manager_cli, corpus, "acme")["handoff_id"]
+
+    listed = json.loads(manager_cli("handoffs", "list", "--status", "offered", "--json").stdout)
+    assigned = manager_cli("handoffs", "assign", hid, "--api-key", "mgr-key", "--json")
+    replied = manager_cli(
+        "handoffs", "reply", hid, "Diamond is not a tier.", "--api-key", "mgr-key"
+    )
+    shown = manager_cli("handoffs", "show", hid)
+    closed = json.loads(
+        manager_cli("handoffs", "close", hid, "--api-key", "mgr-key", "--json").stdout
+    )
+    again = manager_cli("handoffs", "close", hid, "--api-key", "mgr-key")
+
+    assert [h["id"] for h in listed["handoffs"]] == [hid] and listed["total"] == 1
+    assert json.loads(assigned.stdout)["assignee"] == "carol"
+    assert replied.exit_code == 0
+    assert "Diamond is not a tier." in shown.stdout and "answered by carol" in shown.stdout
+    assert closed["status"] == "closed" and closed["history"][-1]["by"] == "carol"
+    assert again.exit_code == 1 and "is closed" in again.stderr
+
+
+def test_handoffs_cli_permissions(manager_cli, corpus):
+    manager_cli("ingest", str(corpus))
+    acme = _abstain(manager_cli, corpus, "acme")["handoff_id"]
+    rival = _abstain(manager_cli, corpus, "rival")["handoff_id"]
+    token = _partner_token("acme")
+
+    own = json.loads(manager_cli("handoffs", "list", "--token", token, "--json").stdout)
+    other = manager_cli("handoffs", "show", rival, "--token", token)
+    assign = manager_cli("handoffs", "assign", acme, "--token", token)
+    wrong_key = manager_cli("handoffs", "list", "--api-key", "guess")
+    operator = json.loads(manager_cli("handoffs", "--json").stdout)
+
+    assert [h["id"] for h in own["handoffs"]] == [acme]
+    assert other.exit_code == 1 and "no hand-off" in other.stderr
+    assert assign.exit_code == 1 and "only channel managers" in assign.stderr
+    assert wrong_key.exit_code == 2 and "credentials refused" in wrong_key.stderr
+    assert {h["id"] for h in operator["handoffs"]} == {acme, rival}
+
+
+def test_insights_reports_the_gap_and_exports_it(manager_cli, corpus):
+    manager_cli("ingest", str(corpus))
+    _abstain(manager_cli, corpus, "acme")
+
+    report = json.loads(manager_cli("insights", "--json").stdout)
+    exported = manager_cli("insights", "--export-topic", "0")
+    missing = manager_cli("insights", "--export-topic", "3")
+    table = manager_cli("insights", "--tier", "gold")
+
+    assert report["questions"] == 1 and report["answer_rate"] == 0.0
+    assert [t["name"] for t in report["topics"]] == ["What is the Diamond tier?"]
+    assert json.loads(exported.stdout.splitlines()[0])["question"] == "What is the Diamond tier?"
+    assert missing.exit_code == 1 and "no topic 3" in missing.stderr
+    assert report["topics"][0]["kind"] == "missing_content"
+    assert (
+        "'diamond'" in report["topics"][0]["why"] and "in no document" in report["topics"][0]["why"]
+    )
+    assert table.exit_code == 0 and "1 abstained" in table.stdout

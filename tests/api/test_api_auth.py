@@ -63,7 +63,7 @@ def test_token_with_unknown_vocabulary_is_401(client, claims):
 
 
 def test_partner_on_manager_route_is_403(client, partner_headers):
-    response = client.get("/v1/handoffs", headers=partner_headers)
+    response = client.get("/v1/feedback", headers=partner_headers)
 
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"

@@ -63,7 +63,8 @@ def test_handoff_from_question_is_listed_for_managers(client, partner_headers):
 
     assert created.status_code == 201
     assert created.json()["caller"]["partner_id"] == "acme"
-    assert [h["id"] for h in listed] == [created.json()["id"]]
+    assert [h["id"] for h in listed["items"]] == [created.json()["id"]]
+    assert listed["total"] == 1
 
 
 def test_handoff_from_answer_carries_its_question(client, partner_headers):
@@ -86,5 +87,7 @@ def test_handoffs_filter_by_status(client, partner_headers):
     client.post("/v1/handoffs", json={"question": "Help?"}, headers=partner_headers)
 
     closed = client.get("/v1/handoffs?status=closed", headers=MANAGER).json()
+    requested = client.get("/v1/handoffs?status=requested", headers=MANAGER).json()
 
-    assert closed == []
+    assert closed["items"] == [] and closed["total"] == 0
+    assert [h["question"] for h in requested["items"]] == ["Help?"]

@@ -37,7 +37,14 @@ OPERATIONS = [
     ("POST", "/v1/feedback"),
     ("POST", "/v1/handoffs"),
     ("GET", "/v1/handoffs"),
+    ("GET", "/v1/handoffs/{handoff_id}"),
+    ("POST", "/v1/handoffs/{handoff_id}/assign"),
+    ("POST", "/v1/handoffs/{handoff_id}/reply"),
+    ("POST", "/v1/handoffs/{handoff_id}/close"),
+    ("GET", "/v1/feedback"),
     ("GET", "/v1/conversations/{conversation_id}"),
+    ("GET", "/v1/insights"),
+    ("GET", "/v1/insights/topics/{topic}/eval.jsonl"),
     ("POST", "/v1/admin/ingest"),
     ("GET", "/v1/admin/stats"),
     ("GET", "/healthz"),
@@ -82,11 +89,9 @@ def test_every_operation_is_fuzzed(api_schema):
 def test_no_input_causes_a_server_error(api_schema, auth, method, path):
     operation = api_schema[path][method]
     partner = {"Authorization": "Bearer " + auth.issue_token("fuzz", tier="gold", region="emea")}
-    admin_route = (
-        path.startswith("/v1/admin")
-        or (method, path) == ("GET", "/v1/handoffs")
-        or path.startswith(("/v1/deals", "/v1/onboarding"))  # partner and manager views
-    )
+    admin_route = path.startswith(
+        ("/v1/admin", "/v1/insights", "/v1/handoffs", "/v1/deals", "/v1/onboarding")
+    ) or (method, path) == ("GET", "/v1/feedback")
 
     @given(case=operation.as_strategy(), as_admin=st.booleans())
     @settings(

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.slack import caller_for, mount_slack, question_from
+from api.slack import caller_for, mount_slack, post_manager_reply, question_from
 from api.slack_blocks import (
     MAX_BLOCKS,
     MAX_BUTTON_VALUE,
@@ -32,7 +32,7 @@ from api.slack_blocks import (
     split_text,
 )
 from assistant.llm import ScriptedChatModel
-from assistant.models import Answer, Citation
+from assistant.models import Answer, CallerContext, Citation
 from assistant.records import RecordStore
 from assistant.service import build_service
 from assistant.settings import SlackSettings
@@ -572,7 +572,7 @@ def test_handoff_replaces_the_buttons_with_a_confirmation_in_the_thread(web, fak
     blocks = marked.args["blocks"]
     assert not [b for b in blocks if b["type"] == "actions"]  # nobody presses twice
     [handoff] = service.records.list_handoffs(status="requested")
-    assert handoff.id[:8] in blocks[-1]["elements"][0]["text"]
+    assert handoff.reference in blocks[-1]["elements"][0]["text"]
     assert blocks[0] == update.args["blocks"][0]  # the answer itself stays
 
 
@@ -606,6 +606,28 @@ def test_app_home_shows_the_starter_questions(web, fake_slack):
     text = json.dumps(home)
     assert home["type"] == "home" and starter_questions("en")
     assert all(question in text for question in starter_questions("en"))
+
+
+def test_managers_reply_is_posted_into_the_thread_the_handoff_came_from(
+    web, fake_slack, service, slack_settings
+):
+    send_event(web, mention(QUESTION, channel=SHARED, ts="1700000300.000001"))
+    answer_id = answer_id_of(answered(fake_slack)[0])
+    click(web, "handoff", answer_id, channel=SHARED, thread_ts="1700000300.000001")
+    confirmation = fake_slack.wait_for("chat.postEphemeral")[0]
+    [handoff] = service.records.list_handoffs(status="requested")
+    manager = CallerContext(role="channel_manager", partner_id="alice")
+
+    replied = service.reply_handoff(handoff.id, manager, "Use form <DR-1> & call me.")
+    posted_before = len([c for c in fake_slack.calls if c.method == "chat.postMessage"])
+    assert post_manager_reply(slack_settings, replied)
+
+    assert handoff.reference in confirmation.args["text"]
+    assert "24 hours" in confirmation.args["text"]
+    assert (handoff.slack_channel, handoff.slack_thread_ts) == (SHARED, "1700000300.000001")
+    post = fake_slack.wait_for("chat.postMessage", posted_before + 1)[-1]
+    assert post.args["channel"] == SHARED and post.args["thread_ts"] == "1700000300.000001"
+    assert "Use form &lt;DR-1&gt; &amp; call me." in post.args["text"]
 
 
 def test_feedback_on_an_unknown_answer_says_so(web, fake_slack, service):

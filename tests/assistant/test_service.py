@@ -46,12 +46,13 @@ def test_unanswerable_question_abstains_and_records_a_handoff(make_service):
     service, _ = make_service()
     answer = ask(service, "What are the requirements for the Diamond partner tier?")
     assert answer.path == "abstained" and answer.handoff_offered and not answer.citations
-    handoffs = service.list_handoffs()
+    handoffs = service.list_handoffs().items
     assert [h.id for h in handoffs] == [answer.handoff_id]
+    assert handoffs[0].answer_id == answer.answer_id
     assert handoffs[0].caller.tier == "gold" and "Diamond" in handoffs[0].question
     confirmed = service.request_handoff(answer_id=answer.answer_id)
     assert confirmed.id == answer.handoff_id and confirmed.status == "requested"
-    assert len(service.list_handoffs()) == 1
+    assert service.list_handoffs().total == 1
 
 
 def test_a_tier_that_only_hears_of_a_benefit_gets_a_handoff_not_a_guess(make_service):
