@@ -33,7 +33,7 @@ import numpy as np
 
 from assistant import answerability, conversation, grounding
 from assistant.answering import reader
-from assistant.answering.evidence import Evidence, Unit, select
+from assistant.answering.evidence import Evidence, select
 from assistant.answering.language import detect_language
 from assistant.answering.messages import message
 from assistant.answering.verify import MARKER, Verifier, split_sentences
@@ -441,60 +441,57 @@ class AssistantService:
     ) -> Answer | None:
         """Without a reader (or when its answer failed), answer with the best passage when the
         support gate passes and that passage names what the question asks about."""
+        retrieved = sources[: self.settings.answer.sources]  # neighbours are the reader's
         asked = grounding.asked_part(question)
-        found = grounding.support(question, sources, self.idf, answerability.FRAME)
+        found = grounding.support(question, retrieved, self.idf, answerability.FRAME)
         if asked != question:
-            focused = grounding.support(asked, sources, self.idf, answerability.FRAME)
+            focused = grounding.support(asked, retrieved, self.idf, answerability.FRAME)
             found = max(found, focused, key=lambda f: f.coverage)
-        unknown = grounding.unknown_names(asked, sources, self.kb.lexical.doc_freq)
+        unknown = grounding.unknown_names(asked, retrieved, self.kb.lexical.doc_freq)
         found = grounding.Support(found.coverage, found.relevance, found.missing, unknown)
         gate = self.settings.answer
-        legacy = grounding.best_sentences(
-            question, sources, self.idf, self._similarity(question), limit=6
-        )
+        legacy = grounding.best_sentences(question, retrieved, self.idf, self._similarity(question))
         if not found.sufficient(gate.min_coverage, gate.min_relevance):
             trace.failed.append("support gate: sources do not cover the question")
             return None
         if not legacy or legacy[0].score < gate.min_evidence:
             trace.failed.append("support gate: no passage scores above min_evidence")
             return None
-        if not answerability.check(asked, sources, self.idf).answerable:
+        if not answerability.check(asked, retrieved, self.idf).answerable:
             trace.failed.append("support gate: no passage holds the kind of answer asked")
             return None
-        names = self.vocabulary.names_for(evidence.preferred)
-        own_row = evidence.preferred.tiers | evidence.preferred.regions
-        row = next(  # the table cell asked for (its row and column), or the caller's own row
+        names = self.vocabulary.names_for(evidence.named)
+        row = next(  # the table cell the question names (its row and column) is the answer
             (
                 s.unit
                 for s in evidence.units[:3]
-                if s.names_asked
-                and s.unit.kind == "row"
-                and (
-                    s.unit.only_columns(names) is not s.unit
-                    or own_row
-                    & (
-                        self.vocabulary.named(s.unit.label).tiers
-                        | self.vocabulary.named(s.unit.label).regions
-                    )
-                )
+                if s.names_asked and s.unit.only_columns(names) is not s.unit
             ),
             None,
         )
-        choice = (row, sources[row.hit]) if row else _agreed_passage(evidence, legacy, sources)
-        if choice is None:
-            trace.failed.append("no passage names what the question asks about")
-            return None
-        unit, hit = choice
-        sentence = unit.only_columns(names).text  # a row quotes only the asked columns
-        citation = citation_for(1, hit).model_copy(update={"quote": sentence})
-        if not sentence.endswith((".", "!", "?", "%", "。")):
-            sentence += "."
-        intro = (
-            f"According to {rule_label(citation)}: " if citation.doc_type == "program_rule" else ""
-        )
+        if row is not None:
+            cell = row.only_columns(names).text
+            citation = citation_for(1, sources[row.hit]).model_copy(update={"quote": cell})
+            return self._extractive([(f"{cell}.", citation)])
+        return self._extractive(_quoted_sentences(legacy, retrieved))
+
+    def _extractive(self, quoted: list[tuple[str, Citation]]) -> Answer:
+        """An answer made of source sentences, each with its citation."""
+        citations: list[Citation] = []
+        lines = []
+        for sentence, citation in quoted:
+            same = next((c for c in citations if c.source == citation.source), None)
+            if same is None:
+                same = citation.model_copy(update={"n": len(citations) + 1})
+                citations.append(same)
+            elif citation.quote and citation.quote not in (same.quote or ""):
+                same.quote = f"{same.quote} … {citation.quote}" if same.quote else citation.quote
+            lines.append(f"{sentence} [{same.n}]")
+        lead = citations[0]
+        intro = f"According to {rule_label(lead)}: " if lead.doc_type == "program_rule" else ""
         return Answer(
-            answer=f"{intro}{sentence} [1]",
-            citations=[citation],
+            answer=intro + " ".join(lines),
+            citations=citations,
             grounded=True,
             path="extractive",
             prompt=self.read_prompt.ref,
@@ -719,27 +716,16 @@ class AssistantService:
         return draft(self, request, caller or CallerContext(region=request.region))
 
 
-def _agreed_passage(
-    evidence: Evidence, legacy: list[grounding.Evidence], sources: list[SearchHit]
-) -> tuple[Unit, SearchHit] | None:
-    """The extractive answer's passage: the two rankings (evidence's, and the support gate's
-    best sentences) fused by reciprocal rank, among passages that name what was asked. Each
-    ranking fails on its own in different places; where they agree is the safer quote."""
-    scores: dict[str, float] = {}
-    units: dict[str, Unit] = {}
-    for rank, scored in enumerate(evidence.units):
-        if scored.names_asked:
-            key = scored.unit.text.lower()
-            units[key] = scored.unit
-            scores[key] = scores.get(key, 0.0) + 1 / (5 + rank)
-    for rank, item in enumerate(legacy):
-        key = item.text.lower()
-        if key in units:
-            scores[key] += 1 / (5 + rank)
-    if not scores:
-        return None
-    best = units[max(scores, key=lambda k: scores[k])]
-    return best, sources[best.hit]
+def _quoted_sentences(
+    best: list[grounding.Evidence], sources: list[SearchHit]
+) -> list[tuple[str, Citation]]:
+    """The gate's best sentences, each ending in punctuation, with the citation of its source."""
+    out = []
+    for item in best:
+        sentence = item.text if item.text.endswith((".", "!", "?", "%", "。")) else item.text + "."
+        citation = citation_for(1, sources[item.source - 1]).model_copy(update={"quote": item.text})
+        out.append((sentence, citation))
+    return out
 
 
 def _token_events(text: str) -> Iterator[StreamEvent]:
