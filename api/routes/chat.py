@@ -16,13 +16,13 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import CallerDep, MetricsDep, QueueDep, RecordsDep, ServiceDep
+from api.deps import CallerDep, MetricsDep, QueueDep, ServiceDep
 from api.errors import COMMON_RESPONSES
 from api.metrics import ApiMetrics
 from api.schemas import ChatRequest, ChatResponse
 from api.throttling import Ticket
 from assistant.models import Answer, CallerContext, Question, Turn
-from assistant.records import RecordNotFound, RecordStore
+from assistant.service import AssistantService
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["chat"], responses=COMMON_RESPONSES)
@@ -42,22 +42,16 @@ _SSE_DOC: dict[int | str, dict[str, Any]] = {
 
 
 def same_owner(owner: CallerContext, caller: CallerContext) -> bool:
-    return owner.role == caller.role and owner.partner_id == caller.partner_id
+    """The service's ownership policy (principal and the access the conversation started with)."""
+    return AssistantService.owns(owner, caller)
 
 
-def _conversation(
-    records: RecordStore, conversation_id: str | None, caller: CallerContext
-) -> tuple[str, list[Turn]]:
+def _history(service: Any, conversation_id: str | None, caller: CallerContext) -> list[Turn]:
+    """The caller's own conversation so far; nothing is created here: the service starts a
+    conversation when it saves the first answer, so a refused request leaves no rows."""
     if conversation_id is None:
-        return records.start_conversation(caller), []
-    try:
-        owner = records.get_conversation_caller(conversation_id)
-    except RecordNotFound:
-        owner = None
-    if owner is None or not same_owner(owner, caller):
-        # Someone else's conversation looks exactly like a missing one.
-        raise RecordNotFound(f"no conversation {conversation_id}")
-    return conversation_id, records.get_conversation_history(conversation_id, HISTORY_TURNS)
+        return []
+    return service.conversation_history(conversation_id, caller)
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -75,11 +69,10 @@ async def _stream(
     service: Any,
     question: Question,
     ticket: Ticket,
-    records: RecordStore,
     metrics: ApiMetrics,
 ) -> AsyncIterator[str]:
     """The service's events as SSE, passed through as they come (``progress``, ``token``,
-    ``citations``, ``final``, ``error``); the final answer is saved before it is sent.
+    ``citations``, ``final``, ``error``); the service has saved the final answer.
 
     The service's generator is pulled one event at a time in a worker thread. When the client
     goes away (the widget's Stop button aborts the request) Starlette cancels this generator; the
@@ -100,19 +93,9 @@ async def _stream(
         )
         events = stream
         while (event := await anyio.to_thread.run_sync(_next_event, stream)) is not _END:
-            if event.event == "final":
-                saved = await anyio.to_thread.run_sync(
-                    records.save_answer,
-                    question.conversation_id,
-                    question.text,
-                    Answer.model_validate(event.data),
-                )
-                metrics.record_answer(saved)
-                final = {
-                    **saved.model_dump(mode="json"),
-                    "conversation_id": question.conversation_id,
-                }
-                yield _sse("final", final)
+            if event.event == "final":  # the service saved it; channels never save
+                metrics.record_answer(Answer.model_validate(event.data))
+                yield _sse("final", event.data)
             else:
                 yield _sse(event.event, event.data)
     except Exception:
@@ -134,24 +117,22 @@ def chat(
     request: Request,
     caller: CallerDep,
     service: ServiceDep,
-    records: RecordsDep,
     queue: QueueDep,
     metrics: MetricsDep,
 ) -> Any:
     """Answer a question with citations, or abstain and offer a hand-off."""
-    conversation_id, history = _conversation(records, body.conversation_id, caller)
+    history = _history(service, body.conversation_id, caller)
     question = Question(
-        text=body.question, caller=caller, history=history, conversation_id=conversation_id
+        text=body.question, caller=caller, history=history, conversation_id=body.conversation_id
     )
     ticket = queue.reserve()
     if "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(
-            _stream(service, question, ticket, records, metrics),
+            _stream(service, question, ticket, metrics),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     with ticket:
         answer = service.answer(question)
-    saved = records.save_answer(conversation_id, body.question, answer)
-    metrics.record_answer(saved)
-    return ChatResponse(**{**saved.model_dump(), "conversation_id": conversation_id})
+    metrics.record_answer(answer)
+    return ChatResponse(**answer.model_dump())

@@ -105,3 +105,32 @@ def test_malformed_json_is_422_not_500(client, partner_headers):
 
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_request"
+
+
+def _rows(app, table):
+    from sqlalchemy import text
+
+    with app.state.records.engine.connect() as connection:
+        return connection.execute(text(f"select count(*) from {table}")).scalar()
+
+
+def test_an_answer_is_saved_once_by_the_service_whichever_way_it_is_asked(
+    client, partner_headers, app
+):
+    before = _rows(app, "messages")
+    _ask(client, partner_headers, "How do I register a deal?")
+    _ask(client, partner_headers, "How do I register a deal?", stream=True)
+    assert _rows(app, "messages") == before + 2
+
+
+def test_a_request_refused_by_the_full_queue_writes_nothing(client, partner_headers, app):
+    before = (_rows(app, "conversations"), _rows(app, "messages"))
+    queue = app.state.answer_queue
+    held = [queue.reserve() for _ in range(queue.capacity)]
+    try:
+        response = _ask(client, partner_headers, "How do I register a deal?")
+    finally:
+        for ticket in held:
+            ticket.release()
+    assert response.status_code == 503
+    assert (_rows(app, "conversations"), _rows(app, "messages")) == before
