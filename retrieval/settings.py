@@ -63,11 +63,15 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(6, ge=1, le=100)
     mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     candidates: int = Field(100, ge=1, le=1000)
-    fusion: Literal["rrf", "minmax", "zscore"] = "zscore"
+    # RRF stays the default: z-score (0.8/1.2) scored higher on SciFact (0.7319 vs 0.7200) and
+    # the golden retrieval set, but with it the answer-level CI gate fell below its floors
+    # (partner_qa key-fact recall 0.464 < 0.5, abstain precision 0.857 < 0.9); with RRF 1/1 it
+    # meets them. PA_RETRIEVAL_FUSION=zscore with weights 0.8/1.2 remains the SciFact choice.
+    fusion: Literal["rrf", "minmax", "zscore"] = "rrf"
     fuse_documents: bool = False
     rrf_k: int = Field(30, ge=1)
-    dense_weight: float = Field(0.8, ge=0)
-    lexical_weight: float = Field(1.2, ge=0)
+    dense_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(1.0, ge=0)
     code_weight: float = Field(1.0, ge=0)
     bm25_k1: float = Field(0.9, gt=0)
     bm25_b: float = Field(0.4, ge=0, le=1)
