@@ -273,7 +273,19 @@ class AssistantService:
         timings["evidence_ms"] = _ms(started) - timings["retrieve_ms"]
         answer: Answer | None = None
         relevant = any((h.relevance or 0.0) >= self.settings.answer.min_relevance for h in sources)
-        if not evidence.units or not relevant:
+        # A name or code in the question that no indexed chunk mentions ("Platinum" in a
+        # program without that level): the documents speak of something else. Capitalisation
+        # marks names only in English, so other languages rely on the reader and verification.
+        unknown = (
+            grounding.unknown_names(
+                grounding.asked_part(standalone), sources, self.kb.lexical.doc_freq
+            )
+            if language == "en"
+            else ()
+        )
+        if unknown:
+            trace.failed.append(f"the question names {unknown[0]}, which no document mentions")
+        elif not evidence.units or not relevant:
             trace.failed.append("no evidence")
         elif use_model:
             if stream:
@@ -283,7 +295,11 @@ class AssistantService:
                 if stream and event.event == "token":
                     yield event
                 answer = reading_result(event) or answer
-        if answer is None and evidence.units and "reader said not found" not in trace.failed:
+        # The extractive fallback answers when there is no reader (or it failed to run); once the
+        # reader has read the passages and said "not found" or given an answer that failed
+        # verification, a quoted sentence would only guess: abstain instead.
+        read = trace.reply is not None and trace.reply.strip() != ""
+        if answer is None and evidence.units and not read and not unknown:
             answer = self._extract_if_supported(standalone, sources, evidence, trace)
             if answer is not None and stream:
                 yield from _token_events(answer.answer)
