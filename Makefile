@@ -48,6 +48,7 @@ test: setup browser
 # The eval regression gate: a fixed, deterministic subset scored against evals/thresholds.yaml.
 gate: setup
 	$(BIN)/partner-assistant evals run --suite ci --gate --store .partner-assistant/ci-store --out reports/ci
+	$(BIN)/partner-assistant evals run --suite ci-reader --gate --store .partner-assistant/ci-reader-store --out reports/ci-reader
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -478,6 +478,11 @@ class RecordStore:
                 row.answer = stored.model_dump_json()
                 row.path = stored.path
                 row.conversation_id = conversation_id or row.conversation_id
+            if stored.handoff_id:  # the hand-off an abstention offered belongs to this answer
+                handoff = session.get(_Handoff, stored.handoff_id)
+                if handoff is not None:
+                    handoff.answer_id = handoff.answer_id or answer_id
+                    handoff.conversation_id = handoff.conversation_id or conversation_id
         return stored
 
     def get_answer(self, answer_id: str) -> StoredAnswer:
