@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 # Chromium for the widget tests, and a Japanese font so the screenshots of the ja UI are legible.
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
-	@test -d /usr/share/fonts/opentype/ipafont-gothic || apt-get install -y -qq fonts-ipafont-gothic >/dev/null
+	@test -d /usr/share/fonts/opentype/ipafont-gothic || (apt-get update -qq && apt-get install -y -qq fonts-ipafont-gothic >/dev/null)
 
 # Ingest the sample corpus, show the assistant answering, then serve the API and demo widget.
 run: setup
@@ -37,7 +37,7 @@ run: setup
 	$(BIN)/partner-assistant search "deal registration protection period" --tier gold --region emea --k 3
 	$(BIN)/partner-assistant ask "How long is a registered deal protected?" --tier gold --region emea
 	$(BIN)/partner-assistant recommend-training --profile examples/profile-silver-emea.json
-	$(BIN)/partner-assistant check-deal --deal examples/deal.json --tier gold --region emea
+	-$(BIN)/partner-assistant check-deal --deal examples/deal.json --tier gold --region emea
 	$(BIN)/partner-assistant ask "Can I register a 25,000 EUR expansion at Contoso?" --tier gold --region emea
 	$(BIN)/partner-assistant onboarding --profile examples/onboarding-profile.json
 	$(BIN)/partner-assistant serve
