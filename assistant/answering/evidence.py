@@ -15,7 +15,6 @@ or table row the question names. Passages that try to give orders are never evid
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,23 +45,26 @@ class Unit:
     cells: tuple[Cell, ...] = ()  # a row's other cells with their headers
     context: str = ""  # title and section, for ranking and for the reader's orientation
 
+    def asked_cells(self, names: Sequence[str]) -> tuple[Cell, ...]:
+        """The cells of a row whose column header names one of ``names``."""
+        return tuple(c for c in self.cells if any(mentions(c.header, n) for n in names))
+
     def with_columns_first(self, names: Sequence[str]) -> Unit:
         """The row with the cells whose header names one of ``names`` first."""
         if self.kind != "row" or not names:
             return self
-        first = [c for c in self.cells if any(mentions(c.header, n) for n in names)]
-        rest = [c for c in self.cells if c not in first]
-        cells = tuple(first + rest)
-        return Unit(self.hit, render_row(self.label, cells), "row", self.label, cells, self.context)
+        first = self.asked_cells(names)
+        return self._with_cells(first + tuple(c for c in self.cells if c not in first))
 
     def only_columns(self, names: Sequence[str]) -> Unit:
         """The row with only the cells whose header names one of ``names`` (the whole row when
         none does): what an extractive answer quotes for "Elite in APJ"."""
         if self.kind != "row" or not names:
             return self
-        cells = tuple(c for c in self.cells if any(mentions(c.header, n) for n in names))
-        if not cells:
-            return self
+        cells = self.asked_cells(names)
+        return self._with_cells(cells) if cells else self
+
+    def _with_cells(self, cells: tuple[Cell, ...]) -> Unit:
         return Unit(self.hit, render_row(self.label, cells), "row", self.label, cells, self.context)
 
 
@@ -251,13 +253,3 @@ def select(
         if len(chosen) == max_units:
             break
     return Evidence(chosen, asked, preferred)
-
-
-def idf_function(doc_freq: Callable[[str], int], total: int) -> Callable[[str], float]:
-    """BM25-style inverse document frequency over the indexed chunks; unseen words weigh most."""
-
-    def idf(term: str) -> float:
-        df = doc_freq(term)
-        return math.log(1 + (max(total, 1) - df + 0.5) / (df + 0.5))
-
-    return idf

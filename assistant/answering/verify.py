@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from assistant.answering.evidence import Scored, Unit
 from assistant.answering.injection import looks_like_injection
-from assistant.answering.vocabulary import Named, Vocabulary, mentions
+from assistant.answering.vocabulary import Named, Vocabulary
 
 MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 FIGURE = re.compile(r"\d(?:[\d.,'\u202f\u00a0]*\d)?")
@@ -57,7 +57,7 @@ class Check:
 
 def _allowed_figures(unit: Unit, asked_names: Sequence[str]) -> set[str]:
     if unit.kind == "row" and asked_names:
-        asked_cells = [c for c in unit.cells if any(mentions(c.header, n) for n in asked_names)]
+        asked_cells = unit.asked_cells(asked_names)
         if asked_cells:
             return figures(unit.label) | {f for c in asked_cells for f in figures(c.value)}
     return figures(unit.text)
