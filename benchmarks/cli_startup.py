@@ -1,6 +1,6 @@
 """CLI start-up: wall time of typical commands, this checkout against a baseline checkout.
 
-Each command runs in a fresh interpreter (``python -m assistant.cli …``, as the
+Each command runs in a fresh interpreter (``python -m api …``, as the
 ``partner-assistant`` entry point does) so that imports and model loading are counted. The
 baseline is another checkout of the repository (by default ``/work/main``, the code before the
 start-up work) run with the same interpreter on the same store in the same run, so both columns
@@ -40,7 +40,7 @@ def run_cli(checkout: Path, args: list[str]) -> tuple[float, float, int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
+        [sys.executable, "-m", "api", *args],
         cwd=checkout,
         env=ENV,
         capture_output=True,

@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from assistant import cli
+from api import cli
 from assistant.settings import get_settings
 from tests.helpers import REPO, write
 
@@ -125,7 +125,7 @@ def _cli_in_subprocess(tmp_path, *args, env=None):
 
     probe = (
         "import sys\n"
-        "from assistant import cli\n"
+        "from api import cli\n"
         "try:\n"
         f"    cli.app({list(args)!r})\n"
         "except SystemExit as exit:\n"

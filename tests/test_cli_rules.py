@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
-from assistant import cli
+from api import cli
 from assistant.settings import get_settings
 from tests.helpers import write
 
@@ -37,9 +37,7 @@ def run(tmp_path, monkeypatch, embedder):
     monkeypatch.setenv("PA_DB_URL", f"sqlite:///{tmp_path / 'app.db'}")
     monkeypatch.setenv("PA_STORE_DIR", str(tmp_path / "store"))
     get_settings.cache_clear()
-    monkeypatch.setattr(
-        "retrieval.knowledge_base.load_embedder", lambda settings: embedder
-    )
+    monkeypatch.setattr("retrieval.knowledge_base.load_embedder", lambda settings: embedder)
     runner = CliRunner()
 
     def invoke(*args):

@@ -790,7 +790,7 @@ def test_a_partial_slack_configuration_fails_at_start_in_one_line(
 ):
     from typer.testing import CliRunner
 
-    from assistant import cli
+    from api import cli
     from assistant.settings import get_settings
 
     for name in ("SIGNING_SECRET", "BOT_TOKEN", "APP_TOKEN", "SOCKET_MODE"):

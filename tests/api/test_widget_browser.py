@@ -17,18 +17,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 QUESTION = "What is the minimum deal size for deal registration?"
-# Records every text the streaming bubble shows, and the widget's progress events.
+# Records the widget's progress events.
 RECORD_STREAM = """
-window.__streamed = [];
 window.__stages = [];
 document.addEventListener('pa:progress', e => {
   const stages = window.__stages;
   if (stages[stages.length - 1] !== e.detail.stage) stages.push(e.detail.stage);
 });
-new MutationObserver(() => {
-  const node = document.querySelector('.pa-streaming .pa-text');
-  if (node && node.textContent) window.__streamed.push(node.textContent);
-}).observe(document, {subtree: true, childList: true, characterData: true});
 """
 
 
@@ -93,8 +88,9 @@ def test_widget_answers_cites_rates_and_hands_off(page, app):
 
     answer = _ask(page)
 
+    # Text before the final event is checked, without a race, by
+    # test_first_text_shows_before_the_final_event (the server holds the final event there).
     assert int(answer.get_attribute("data-tokens")) > 1, "the answer should stream in pieces"
-    assert page.evaluate("window.__streamed"), "text should show before the answer is final"
     assert answer.get_attribute("data-path") != "abstained"
     first_cite = answer.locator(".pa-cite").first
     first_cite.click()
