@@ -17,7 +17,7 @@ from contextlib import nullcontext, suppress
 from datetime import date
 from importlib import metadata as package_metadata
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -89,7 +89,7 @@ def settings_for(store: Path | None = None) -> Settings:
     return settings
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     console.print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
@@ -173,11 +173,12 @@ def run_batch(path: Path, handle: Any, errors: tuple[type[Exception], ...]) -> N
         if not line.strip():
             continue
         item: Any = None
+        caught: tuple[type[Exception], ...] = (ValueError, KeyError, TypeError, AttributeError)
         try:
             item = json.loads(line)
             caller = CallerContext.from_item(item)
             emit_json({"id": item.get("id", number), **handle(item, caller)})
-        except (ValueError, KeyError, TypeError, AttributeError, *errors) as exc:
+        except caught + errors as exc:
             item_id = item.get("id", number) if isinstance(item, dict) else number
             emit_json({"id": item_id, "error": str(exc)})
 

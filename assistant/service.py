@@ -351,7 +351,8 @@ class AssistantService:
         )
         verifier = Verifier(evidence.units, question, evidence.named, self.vocabulary, language)
         started = time.perf_counter()
-        reply, pending, verified = "", "", []
+        reply, pending = "", ""
+        verified: list[str] = []
         cited: list[int] = []  # passage numbers in order of first citation
         try:
             pieces = self.chat_model.stream(
@@ -613,7 +614,7 @@ class AssistantService:
         due = (
             datetime.now(UTC) + timedelta(hours=self.settings.handoff.response_hours)
         ).isoformat()
-        confirm = {
+        confirm: dict[str, Any] = {
             "by": actor(caller),
             "comment": comment,
             "due_at": due,

@@ -202,7 +202,7 @@ class JudgeScorer:
             "llm_context_precision": lambda: LLMContextPrecisionWithReference(llm=llm),
             "factual_correctness": lambda: FactualCorrectness(llm=llm),
         }
-        self.metrics = {name: builders[name]() for name in metrics}
+        self.metrics: dict[str, t.Any] = {name: builders[name]() for name in metrics}
         self.errors: dict[str, int] = {}
 
     def score(

@@ -95,7 +95,7 @@ def check_thresholds(report: Mapping[str, Any], thresholds: Mapping[str, Any]) -
     (``{"ci": {"thresholds": {...}}}``). An empty list means the gate passes.
     """
     aggregate = report.get("aggregate") or {}
-    suite = report.get("suite")
+    suite = str(report.get("suite"))
     if suite in thresholds and isinstance(thresholds[suite], Mapping):
         thresholds = thresholds[suite].get("thresholds") or {}
     failures = []

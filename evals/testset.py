@@ -58,14 +58,17 @@ def generate_testset(settings: Settings, size: int = 20, out: Path | None = None
     embeddings = PackagedEmbeddings(load_embedder(settings.embedding)).ragas
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        generator = TestsetGenerator(llm=ragas_llm(llm_settings), embedding_model=embeddings)
+        generator = TestsetGenerator(
+            llm=ragas_llm(llm_settings),
+            embedding_model=embeddings,  # type: ignore[arg-type]  # ragas accepts its adapter
+        )
         testset = generator.generate_with_langchain_docs(
             corpus_documents(settings.data_dir), testset_size=size
         )
     out = out or Path("evals-out") / "synthetic_partner_qa.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as f:
-        for n, sample in enumerate(testset.to_list(), 1):
+        for n, sample in enumerate(testset.to_list(), 1):  # type: ignore[union-attr]
             f.write(
                 json.dumps(
                     {

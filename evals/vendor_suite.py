@@ -261,13 +261,13 @@ def run_vendor_suite(
     aggregate["errors"] = float(len(rows) - len(scored))
     aggregate["items"] = float(len(rows))
     aggregate["paths"] = dict(Counter(r["path"] for r in scored))
-    body = {
+    body: dict[str, Any] = {
         "aggregate": aggregate,
         "breakdown": {"kind": breakdown(scored, "kind"), "language": languages},
         "ingest": ingest.as_dict(),
         "items": rows,
     }
-    suites = {name: body}
+    suites: dict[str, dict[str, Any]] = {name: body}
     if training_rows:
         from evals.suite import aggregate_recommendations
 

@@ -188,8 +188,8 @@ class HybridRetriever:
         unknown = [cid for (cid, _), ok in zip(nearest, allowed) if ok is None]
         if unknown:  # not in the lexical index yet: decide from their own metadata
             found = self.store.get_chunks(unknown)
-            visible = self._visible(found, [(c, 0.0) for c in found], access)
-            checked = {chunk.chunk_id for chunk, _ in visible}
+            seen = self._visible(found, [(c, 0.0) for c in found], access)
+            checked = {chunk.chunk_id for chunk, _ in seen}
             allowed = [
                 cid in checked if ok is None else ok for (cid, _), ok in zip(nearest, allowed)
             ]

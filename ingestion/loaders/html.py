@@ -62,8 +62,10 @@ def html_blocks(html: str) -> tuple[list[Block], str]:
         ):
             text = element.get_text(" ", strip=True)
             if text:
-                kind = "code" if name == "pre" else "paragraph"
-                blocks.append(Block(text=text, kind=kind, headings=path()))
+                if name == "pre":
+                    blocks.append(Block(text=text, kind="code", headings=path()))
+                else:
+                    blocks.append(Block(text=text, kind="paragraph", headings=path()))
     if not blocks:  # a page of bare text without block tags
         text = root.get_text("\n", strip=True)
         blocks = [Block(text=p) for p in text.split("\n") if p.strip()]
