@@ -15,16 +15,10 @@ from typing import Any
 
 from assistant.models import CallerContext, Citation, PartnerProfile, Recommendation
 from ingestion.catalog_vocabulary import level_rank
-from retrieval.access import AccessFilter
 
 
 def _visible(service: Any, caller: CallerContext, doc_type: str) -> list[dict[str, Any]]:
-    kb = service.kb
-    kb.retriever.sync()
-    access = AccessFilter.build(caller, service.settings.access, kb.retriever._documents)
-    where = {"$and": [*access.where()["$and"], {"doc_type": doc_type}]}
-    found = kb.store.chunks.get(where=where, include=["metadatas"])
-    return [m for m in found["metadatas"] if kb.retriever._committed(m)]
+    return [hit.metadata for hit in service.kb.retriever.browse(caller, {"doc_type": doc_type})]
 
 
 def _citation(metadata: dict[str, Any], n: int) -> Citation:

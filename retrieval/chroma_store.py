@@ -256,6 +256,14 @@ class ChromaStore:
             for n, i in enumerate(found["ids"])
         }
 
+    def chunks_where(self, where: dict[str, Any]) -> list[StoredChunk]:
+        """Every chunk whose metadata matches ``where`` (a Chroma filter), unranked."""
+        found = self.chunks.get(where=where, include=["documents", "metadatas"])
+        return [
+            StoredChunk(i, text, metadata)
+            for i, text, metadata in zip(found["ids"], found["documents"], found["metadatas"])
+        ]
+
     def nearest_ids(
         self, embedding: np.ndarray, k: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:

@@ -137,6 +137,27 @@ class HybridRetriever:
             hit.metadata["retrieval_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return hits
 
+    def browse(self, caller: CallerContext, where: dict[str, Any]) -> list[SearchHit]:
+        """Every chunk the caller may see whose metadata matches ``where`` (a Chroma filter such
+        as ``{"doc_type": "course"}``), unranked: structured records (the training catalog, a
+        product's approved claims) read by the layers above without touching the store."""
+        self.sync()
+        access = AccessFilter.build(caller, self.settings.access, self._documents)
+        found = self.store.chunks_where({"$and": [*access.where()["$and"], where]})
+        return [
+            SearchHit(
+                chunk_id=chunk.chunk_id,
+                doc_id=chunk.metadata.get("doc_id", ""),
+                source=chunk.metadata.get("source", ""),
+                title=chunk.metadata.get("title", ""),
+                section=chunk.metadata.get("section", ""),
+                text=chunk.text,
+                metadata=chunk.metadata,
+            )
+            for chunk in found
+            if self._committed(chunk.metadata) and access.allows(chunk.metadata)
+        ]
+
     def _committed(self, metadata: dict[str, Any]) -> bool:
         record = self._documents.get(metadata.get("source", ""))
         return record is not None and record.doc_hash == metadata.get("doc_hash")

@@ -12,7 +12,12 @@ def test_stats_for_admin(client):
     response = client.get("/v1/admin/stats", headers=ADMIN)
 
     assert response.status_code == 200
-    assert isinstance(response.json(), dict)
+    stats = response.json()
+    # The client's store holds the sample corpus: every document has chunks, counted by type.
+    assert stats["documents"] > 0 and stats["chunks"] >= stats["documents"]
+    by_type = stats["by_doc_type"]
+    assert sum(t["chunks"] for t in by_type.values()) == stats["chunks"]
+    assert "program_rule" in by_type and stats["embedding_model"]
 
 
 def test_ingest_is_admin_only(client):

@@ -169,3 +169,21 @@ def test_the_vectorized_mask_is_the_same_rule_as_the_predicate(sample_kb, role, 
             caller = CallerContext(role=role, tier=tier, region=region, as_of=as_of)
             access = AccessFilter.build(caller, ACCESS, sample_kb.store.documents())
             assert access.mask(columns).tolist() == [access.allows(m) for m in metadata]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("region", REGIONS)
+def test_browsing_structured_records_shows_exactly_what_the_caller_may_see(sample_kb, tier, region):
+    caller = CallerContext(role="partner", tier=tier, region=region)
+    access = AccessFilter.build(caller, ACCESS, sample_kb.store.documents())
+    expected = {
+        c.chunk_id
+        for c in sample_kb.store.iter_chunks()
+        if c.metadata.get("doc_type") == "program_rule" and access.allows(c.metadata)
+    }
+
+    browsed = sample_kb.retriever.browse(caller, {"doc_type": "program_rule"})
+
+    assert {hit.chunk_id for hit in browsed} == expected
+    assert all(may_see(caller, hit.metadata) for hit in browsed)
+    assert all(hit.metadata["doc_type"] == "program_rule" and hit.text for hit in browsed)
