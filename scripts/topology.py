@@ -15,6 +15,7 @@ both. `compose.yaml` describes the same topology for operators.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -172,10 +173,8 @@ def main() -> None:
         print("chroma:", f"http://127.0.0.1:{topology.chroma_port}")
         for url in topology.urls:
             print("worker:", url)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":
