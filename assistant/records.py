@@ -2,8 +2,11 @@
 
 Conversations (so a follow-up's history comes from the server, never from the client), the
 answers given in them, partners' feedback on those answers and the hand-offs to a human. Stored
-through SQLAlchemy 2.x, so the default sqlite file (``settings.db.url``) can be swapped for any
-database SQLAlchemy speaks by changing one setting. Tables are created when the store opens.
+through SQLAlchemy 2.x in the embedded sqlite file (``settings.db.url``) or PostgreSQL (the same
+setting, ``postgresql+psycopg://…``). Instants are ``DateTime(timezone=True)`` columns (aware UTC
+datetimes in and out; the public models carry them as ISO 8601 strings), JSON documents are
+JSON/JSONB. The schema is Alembic's (:mod:`assistant.schema`): the store migrates the database
+when it opens, or refuses an out-of-date one when ``settings.db.auto_migrate`` is off.
 
 Example::
 
@@ -21,7 +24,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -33,14 +35,12 @@ from sqlalchemy import (
     Select,
     String,
     Text,
-    create_engine,
     func,
     select,
 )
-from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import StaticPool
 
+from assistant.db_types import JSON_DOCUMENT, UtcDateTime
 from assistant.models import (
     Answer,
     CallerContext,
@@ -51,6 +51,7 @@ from assistant.models import (
     HandoffStatus,
     Turn,
 )
+from assistant.schema import engine_for, prepare_schema
 
 Rating = Literal["up", "down"]
 
@@ -74,15 +75,38 @@ class InvalidTransition(ValueError):
     """A hand-off cannot move to the asked status from the one it is in (the API answers 409)."""
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-def _day_start(day: date) -> str:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC).isoformat()
+def _iso(instant: datetime) -> str:
+    """An instant as the public models carry it: ISO 8601 in UTC (``…+00:00``)."""
+    return instant.isoformat()
 
 
-def _day_end(day: date) -> str:
+def _instant(text: str | datetime | None, name: str) -> datetime | None:
+    """An instant a caller passed as ISO 8601 text (or a datetime); it must carry its offset."""
+    if text is None or text == "":
+        return None
+    try:
+        value = text if isinstance(text, datetime) else datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an ISO 8601 date-time, not {text!r}") from exc
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must carry a UTC offset (e.g. +00:00), not {text!r}")
+    return value.astimezone(UTC)
+
+
+def _document(model: BaseModel) -> Any:
+    """A model as the JSON document stored for it (NaN and infinity become null, as in JSON)."""
+    return json.loads(model.model_dump_json())
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _day_end(day: date) -> datetime:
     """The first instant after ``day``, so that ``until`` is inclusive."""
     return _day_start(day + timedelta(days=1))
 
@@ -132,8 +156,8 @@ class _Conversation(_Base):
     __tablename__ = "conversations"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    caller: Mapped[str] = mapped_column(Text)  # CallerContext JSON
-    created: Mapped[str] = mapped_column(String(40))
+    caller: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)  # CallerContext
+    created: Mapped[datetime] = mapped_column(UtcDateTime())
     # The caller's fields again as columns, so feedback and insights filter in SQL.
     role: Mapped[str | None] = mapped_column(String(32), nullable=True)
     partner_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
@@ -152,8 +176,8 @@ class _Message(_Base):
         ForeignKey("conversations.id"), index=True, nullable=True
     )
     question: Mapped[str] = mapped_column(Text)
-    answer: Mapped[str] = mapped_column(Text)  # Answer JSON
-    created: Mapped[str] = mapped_column(String(40), index=True)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)  # Answer
+    created: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     seq: Mapped[int] = mapped_column(default=0)
     path: Mapped[str | None] = mapped_column(String(16), nullable=True)  # Answer.path
 
@@ -165,7 +189,7 @@ class _Feedback(_Base):
     answer_id: Mapped[str] = mapped_column(ForeignKey("messages.answer_id"), index=True)
     rating: Mapped[str] = mapped_column(String(8))
     comment: Mapped[str] = mapped_column(Text, default="")
-    created: Mapped[str] = mapped_column(String(40))
+    created: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class _Handoff(_Base):
@@ -173,12 +197,12 @@ class _Handoff(_Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     question: Mapped[str] = mapped_column(Text)
-    caller: Mapped[str] = mapped_column(Text)  # CallerContext JSON
-    evidence: Mapped[str] = mapped_column(Text, default="[]")  # list[Citation] JSON
+    caller: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)  # CallerContext
+    evidence: Mapped[list[Any]] = mapped_column(JSON_DOCUMENT, default=list)  # list[Citation]
     status: Mapped[str] = mapped_column(String(16), index=True)
     answer_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    created: Mapped[str] = mapped_column(String(40), index=True)
+    created: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     reason: Mapped[str] = mapped_column(String(16), default="no_source")
     comment: Mapped[str] = mapped_column(Text, default="")
     partner_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
@@ -187,7 +211,7 @@ class _Handoff(_Base):
     language: Mapped[str | None] = mapped_column(String(16), nullable=True)
     assignee: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     reply: Mapped[str | None] = mapped_column(Text, nullable=True)
-    due_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     slack_channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
     slack_thread_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
@@ -201,7 +225,7 @@ class _HandoffEvent(_Base):
     handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    at: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     note: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -213,7 +237,7 @@ class _QuestionVector(_Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of model + text
     model: Mapped[str] = mapped_column(String(200))
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
-    created: Mapped[str] = mapped_column(String(40))
+    created: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class StoredAnswer(BaseModel):
@@ -282,32 +306,19 @@ class LoggedQuestion(BaseModel):
     handoff_requested: bool = False
 
 
-def _engine_for(url: str) -> Engine:
-    """sqlite needs its folder to exist and must be shared across the API's worker threads;
-    an in-memory sqlite database must also keep one connection, or each one sees no tables."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
-    if not database or database == ":memory:":
-        kwargs["poolclass"] = StaticPool
-    return create_engine(url, **kwargs)
-
-
 class RecordStore:
     """Conversations, answers, feedback and hand-offs, one short transaction per method."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = _engine_for(url)
-        _Base.metadata.create_all(self.engine)
+    def __init__(self, url: str, auto_migrate: bool = True) -> None:
+        """Open the database at ``url`` and bring its schema to this code's revision
+        (``auto_migrate``), or raise :class:`assistant.schema.SchemaOutOfDate`."""
+        self.engine = engine_for(url)
+        prepare_schema(self.engine, auto_migrate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Any) -> RecordStore:
-        return cls(settings.db.url)
+        return cls(settings.db.url, auto_migrate=settings.db.auto_migrate)
 
     def dispose(self) -> None:
         """Close every pooled connection (on shutdown; the data stays in the database)."""
@@ -326,7 +337,7 @@ class RecordStore:
             session.add(
                 _Conversation(
                     id=conversation_id,
-                    caller=caller.model_dump_json(),
+                    caller=_document(caller),
                     created=_now(),
                     role=caller.role,
                     partner_id=caller.partner_id,
@@ -355,38 +366,48 @@ class RecordStore:
                 .where(_Handoff.conversation_id == conversation_id)
                 .where(_HandoffEvent.status == "answered")
             ).all()
-            messages: list[ConversationMessage] = []
+            timed: list[tuple[datetime, ConversationMessage]] = []
             for row in rows:
-                answer = Answer.model_validate_json(row.answer)
-                messages.append(
-                    ConversationMessage(role="user", content=row.question, created_at=row.created)
+                answer = Answer.model_validate(row.answer)
+                created = _iso(row.created)
+                timed.append(
+                    (
+                        row.created,
+                        ConversationMessage(role="user", content=row.question, created_at=created),
+                    )
                 )
-                messages.append(
-                    ConversationMessage(
-                        role="assistant",
-                        content=answer.answer,
-                        answer=answer,
-                        handoff_id=answer.handoff_id,
-                        created_at=row.created,
+                timed.append(
+                    (
+                        row.created,
+                        ConversationMessage(
+                            role="assistant",
+                            content=answer.answer,
+                            answer=answer,
+                            handoff_id=answer.handoff_id,
+                            created_at=created,
+                        ),
                     )
                 )
             for event, handoff_id in replies:
-                messages.append(
-                    ConversationMessage(
-                        role="manager",
-                        content=event.note,
-                        handoff_id=handoff_id,
-                        by=event.actor,
-                        created_at=event.at,
+                timed.append(
+                    (
+                        event.at,
+                        ConversationMessage(
+                            role="manager",
+                            content=event.note,
+                            handoff_id=handoff_id,
+                            by=event.actor,
+                            created_at=_iso(event.at),
+                        ),
                     )
                 )
             # Stable sort: a question and its answer share a timestamp and keep their order.
-            messages.sort(key=lambda m: m.created_at)
+            timed.sort(key=lambda pair: pair[0])
             return Conversation(
                 id=head.id,
-                caller=CallerContext.model_validate_json(head.caller),
-                created_at=head.created,
-                messages=messages,
+                caller=CallerContext.model_validate(head.caller),
+                created_at=_iso(head.created),
+                messages=[message for _, message in timed],
             )
 
     def get_conversation_caller(self, conversation_id: str) -> CallerContext:
@@ -395,7 +416,7 @@ class RecordStore:
             row = session.get(_Conversation, conversation_id)
             if row is None:
                 raise RecordNotFound(f"no conversation {conversation_id!r}")
-            return CallerContext.model_validate_json(row.caller)
+            return CallerContext.model_validate(row.caller)
 
     def get_conversation_history(
         self, conversation_id: str, max_turns: int | None = None
@@ -412,9 +433,8 @@ class RecordStore:
             ).all()
         turns: list[Turn] = []
         for row in rows:
-            answer = Answer.model_validate_json(row.answer)
             turns.append(Turn(role="user", content=row.question))
-            turns.append(Turn(role="assistant", content=answer.answer))
+            turns.append(Turn(role="assistant", content=row.answer["answer"]))
         if max_turns is not None:
             turns = turns[-max_turns:] if max_turns > 0 else []
         return turns
@@ -435,8 +455,8 @@ class RecordStore:
                     answer_id=row.answer_id,
                     conversation_id=row.conversation_id,
                     question=row.question,
-                    answer=Answer.model_validate_json(row.answer),
-                    created=row.created,
+                    answer=Answer.model_validate(row.answer),
+                    created=_iso(row.created),
                 )
                 for row in rows
             ]
@@ -467,7 +487,7 @@ class RecordStore:
                         answer_id=answer_id,
                         conversation_id=conversation_id,
                         question=question,
-                        answer=stored.model_dump_json(),
+                        answer=_document(stored),
                         created=_now(),
                         seq=seq,
                         path=stored.path,
@@ -475,7 +495,7 @@ class RecordStore:
                 )
             else:
                 row.question = question
-                row.answer = stored.model_dump_json()
+                row.answer = _document(stored)
                 row.path = stored.path
                 row.conversation_id = conversation_id or row.conversation_id
             if stored.handoff_id:  # the hand-off an abstention offered belongs to this answer
@@ -494,8 +514,8 @@ class RecordStore:
                 answer_id=row.answer_id,
                 conversation_id=row.conversation_id,
                 question=row.question,
-                answer=Answer.model_validate_json(row.answer),
-                created=row.created,
+                answer=Answer.model_validate(row.answer),
+                created=_iso(row.created),
             )
 
     # feedback ------------------------------------------------------------------------------
@@ -503,13 +523,14 @@ class RecordStore:
     def add_feedback(self, answer_id: str, rating: Rating, comment: str = "") -> Feedback:
         if rating not in ("up", "down"):
             raise ValueError("rating must be 'up' or 'down'")
+        now = _now()
         feedback = Feedback(
-            id=_new_id(), answer_id=answer_id, rating=rating, comment=comment, created=_now()
+            id=_new_id(), answer_id=answer_id, rating=rating, comment=comment, created=_iso(now)
         )
         with self._session() as session:
             if session.get(_Message, answer_id) is None:
                 raise RecordNotFound(f"no answer {answer_id!r}")
-            session.add(_Feedback(**feedback.model_dump()))
+            session.add(_Feedback(**{**feedback.model_dump(), "created": now}))
         return feedback
 
     def comment_feedback(self, feedback_id: str, comment: str) -> None:
@@ -533,7 +554,7 @@ class RecordStore:
                     answer_id=r.answer_id,
                     rating=r.rating,  # type: ignore[arg-type]
                     comment=r.comment,
-                    created=r.created,
+                    created=_iso(r.created),
                 )
                 for r in rows
             ]
@@ -571,11 +592,11 @@ class RecordStore:
                     answer_id=fb.answer_id,
                     rating=fb.rating,  # type: ignore[arg-type]
                     comment=fb.comment,
-                    created=fb.created,
+                    created=_iso(fb.created),
                     question=msg.question,
-                    answer=Answer.model_validate_json(msg.answer),
+                    answer=Answer.model_validate(msg.answer),
                     conversation_id=msg.conversation_id,
-                    caller=CallerContext.model_validate_json(conv.caller) if conv else None,
+                    caller=CallerContext.model_validate(conv.caller) if conv else None,
                 )
                 for fb, msg, conv in rows
             ]
@@ -596,9 +617,18 @@ class RecordStore:
         the caller, the latest rating and whether a person was asked for: what insights read.
         Rows come from the database, so they are built without re-validation (10,000 of them
         are read on every report)."""
-        query = select(_Message, _Conversation).outerjoin(
-            _Conversation, _Conversation.id == _Message.conversation_id
-        )
+        # Columns, not whole rows: the answer documents stay in the database (only the path of
+        # an answer saved before the path column existed is read out of its document).
+        path = func.coalesce(_Message.path, _Message.answer["path"].as_string(), "abstained")
+        query = select(
+            _Message.answer_id,
+            _Message.conversation_id,
+            _Message.question,
+            _Message.created,
+            path,
+            _Conversation.id,
+            _Conversation.caller,
+        ).outerjoin(_Conversation, _Conversation.id == _Message.conversation_id)
         if since is not None:
             query = query.where(_Message.created >= _day_start(since))
         if until is not None:
@@ -611,7 +641,7 @@ class RecordStore:
             query = query.where(_Conversation.language == language)
         with self._session() as session:
             rows = session.execute(query.order_by(_Message.created.desc()).limit(limit)).all()
-            ids = [msg.answer_id for msg, _ in rows]
+            ids = [row[0] for row in rows]
             ratings: dict[str, str] = {}
             requested: set[str] = set()
             for chunk in _chunks(ids, 500):
@@ -632,20 +662,19 @@ class RecordStore:
                 )
         log: list[LoggedQuestion] = []
         callers: dict[str | None, CallerContext] = {None: CallerContext()}
-        for msg, conv in rows:
-            if conv is not None and conv.id not in callers:
-                callers[conv.id] = CallerContext.model_validate_json(conv.caller)
-            path = msg.path or json.loads(msg.answer).get("path", "abstained")
+        for answer_id, conversation_id, question, created, answer_path, caller_id, caller in rows:
+            if caller_id is not None and caller_id not in callers:
+                callers[caller_id] = CallerContext.model_validate(caller)
             log.append(
                 LoggedQuestion.model_construct(
-                    answer_id=msg.answer_id,
-                    conversation_id=msg.conversation_id,
-                    question=msg.question,
-                    path=path,
-                    created=msg.created,
-                    caller=callers[conv.id if conv is not None else None],
-                    rating=ratings.get(msg.answer_id),
-                    handoff_requested=msg.answer_id in requested,
+                    answer_id=answer_id,
+                    conversation_id=conversation_id,
+                    question=question,
+                    path=answer_path,
+                    created=_iso(created),
+                    caller=callers[caller_id],
+                    rating=ratings.get(answer_id),
+                    handoff_requested=answer_id in requested,
                 )
             )
         return log
@@ -688,21 +717,21 @@ class RecordStore:
         return Handoff(
             id=row.id,
             question=row.question,
-            caller=CallerContext.model_validate_json(row.caller),
-            evidence=[Citation.model_validate(c) for c in json.loads(row.evidence)],
+            caller=CallerContext.model_validate(row.caller),
+            evidence=[Citation.model_validate(c) for c in row.evidence],
             status=row.status,  # type: ignore[arg-type]
-            created_at=row.created,
+            created_at=_iso(row.created),
             answer_id=row.answer_id,
             conversation_id=row.conversation_id,
             reason=row.reason or "no_source",  # type: ignore[arg-type]
             comment=row.comment or "",
             assignee=row.assignee,
             reply=row.reply,
-            due_at=row.due_at,
+            due_at=_iso(row.due_at) if row.due_at else None,
             slack_channel=row.slack_channel,
             slack_thread_ts=row.slack_thread_ts,
             history=[
-                HandoffEvent(status=e.status, by=e.actor, at=e.at, note=e.note)  # type: ignore[arg-type]
+                HandoffEvent(status=e.status, by=e.actor, at=_iso(e.at), note=e.note)  # type: ignore[arg-type]
                 for e in events or []
             ],
         )
@@ -740,8 +769,8 @@ class RecordStore:
         row = _Handoff(
             id=_new_id(),
             question=question,
-            caller=caller.model_dump_json(),
-            evidence=json.dumps([c.model_dump(mode="json") for c in evidence or []]),
+            caller=_document(caller),
+            evidence=[_document(c) for c in evidence or []],
             status=status,
             answer_id=answer_id,
             conversation_id=conversation_id,
@@ -752,7 +781,7 @@ class RecordStore:
             tier=caller.tier,
             region=caller.region,
             language=caller.language,
-            due_at=due_at,
+            due_at=_instant(due_at, "due_at"),
             slack_channel=slack_channel,
             slack_thread_ts=slack_thread_ts,
         )
@@ -816,7 +845,9 @@ class RecordStore:
         }
         if current.status != "offered":
             return self._transition(handoff_id, [], by, **extra)
-        return self._transition(handoff_id, [("requested", "")], by, due_at=due_at, **extra)
+        return self._transition(
+            handoff_id, [("requested", "")], by, due_at=_instant(due_at, "due_at"), **extra
+        )
 
     def assign_handoff(self, handoff_id: str, by: str, assignee: str | None = None) -> Handoff:
         """``by`` takes the hand-off, or gives it to ``assignee``."""

@@ -10,7 +10,9 @@ Onboarding profiles (join date, completed steps and courses) live here too, beca
 first deal is measured between a profile's join date and the partner's first registration.
 
 The tables sit on the same declarative ``Base`` as :mod:`assistant.records`, so one database and
-one metadata hold them all; they are created when the store opens (additively).
+one metadata hold them all; the record store's migrations (:mod:`assistant.schema`) make them,
+so the engine given here is a `RecordStore`'s. Instants are stored as aware UTC datetimes, days
+as dates, the deal and its pre-check as JSON documents.
 
 Example::
 
@@ -26,13 +28,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Boolean, String, Text, select
+from sqlalchemy import Boolean, Date, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from assistant.db_types import JSON_DOCUMENT, UtcDateTime
 from assistant.records import RecordNotFound, _Base
 from assistant.rules.deal_registration import Conflict, Deal, Precheck
 from assistant.rules.rule_book import RuleRef
@@ -52,16 +55,16 @@ class _Registration(_Base):
     tier: Mapped[str | None] = mapped_column(String(40), nullable=True)
     region: Mapped[str | None] = mapped_column(String(40), nullable=True)
     customer_domain: Mapped[str | None] = mapped_column(String(253), index=True, nullable=True)
-    deal: Mapped[str] = mapped_column(Text)  # Deal JSON
-    precheck: Mapped[str] = mapped_column(Text)  # Precheck JSON at submission
+    deal: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)  # Deal
+    precheck: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)  # Precheck at submission
     status: Mapped[str] = mapped_column(String(16), index=True)
     conflict: Mapped[bool] = mapped_column(Boolean, default=False)
-    submitted_at: Mapped[str] = mapped_column(String(40))
-    submitted_on: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
-    decided_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_on: Mapped[date] = mapped_column(Date)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
-    protected_until: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    protected_until: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class _OnboardingProfile(_Base):
@@ -69,10 +72,10 @@ class _OnboardingProfile(_Base):
 
     partner_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     tier: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    joined: Mapped[str] = mapped_column(String(10))
-    completed_steps: Mapped[str] = mapped_column(Text, default="[]")
-    completed_courses: Mapped[str] = mapped_column(Text, default="[]")
-    updated: Mapped[str] = mapped_column(String(40))
+    joined: Mapped[date] = mapped_column(Date)
+    completed_steps: Mapped[list[str]] = mapped_column(JSON_DOCUMENT, default=list)
+    completed_courses: Mapped[list[str]] = mapped_column(JSON_DOCUMENT, default=list)
+    updated: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Registration(BaseModel):
@@ -107,8 +110,6 @@ class RegistrationStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        for table in (_Registration.__table__, _OnboardingProfile.__table__):
-            table.create(engine, checkfirst=True)  # type: ignore[attr-defined]
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
@@ -118,26 +119,24 @@ class RegistrationStore:
 
     @staticmethod
     def _model(row: _Registration) -> Registration:
-        precheck = Precheck.model_validate_json(row.precheck)
+        precheck = Precheck.model_validate(row.precheck)
         return Registration(
             id=row.id,
             partner_id=row.partner_id,
             tier=row.tier,
             region=row.region,
-            deal=Deal.model_validate_json(row.deal),
+            deal=Deal.model_validate(row.deal),
             status=row.status,  # type: ignore[arg-type]
             conflict=row.conflict,
             conflicts=precheck.conflicts,
             rule=precheck.rule,
             protection_days=precheck.protection_days,
-            submitted_at=row.submitted_at,
-            submitted_on=date.fromisoformat(row.submitted_on),
-            decided_at=row.decided_at,
+            submitted_at=row.submitted_at.isoformat(),
+            submitted_on=row.submitted_on,
+            decided_at=row.decided_at.isoformat() if row.decided_at else None,
             decided_by=row.decided_by,
             note=row.note,
-            protected_until=date.fromisoformat(row.protected_until)
-            if row.protected_until
-            else None,
+            protected_until=row.protected_until,
         )
 
     # -- registrations ----------------------------------------------------------------------
@@ -158,7 +157,7 @@ class RegistrationStore:
         for row in rows:
             if row.partner_id == partner_id:
                 continue
-            until = date.fromisoformat(row.protected_until) if row.protected_until else None
+            until = row.protected_until
             protected = row.status == "approved" and until is not None and until >= as_of
             if row.status == "approved" and not protected:
                 continue  # its protection has run out: the customer is open again
@@ -167,7 +166,7 @@ class RegistrationStore:
                     registration_id=row.id,
                     partner_id=row.partner_id if show_partner else None,
                     status=row.status,
-                    submitted_at=row.submitted_at,
+                    submitted_at=row.submitted_at.isoformat(),
                     protected_until=until,
                     protected=protected,
                 )
@@ -190,12 +189,12 @@ class RegistrationStore:
             tier=tier,
             region=region,
             customer_domain=deal.customer_domain,
-            deal=deal.model_dump_json(),
-            precheck=precheck.model_dump_json(),
+            deal=json.loads(deal.model_dump_json()),
+            precheck=json.loads(precheck.model_dump_json()),
             status="pending",
             conflict=bool(precheck.conflicts),
-            submitted_at=now.isoformat(),
-            submitted_on=(today or now.date()).isoformat(),
+            submitted_at=now,
+            submitted_on=today or now.date(),
             note="",
         )
         with self._session() as session:
@@ -239,12 +238,12 @@ class RegistrationStore:
             if row.status != "pending":
                 raise DecisionError(f"registration {registration_id} is already {row.status}")
             row.status = "approved" if approve else "rejected"
-            row.decided_at = now.isoformat()
+            row.decided_at = now
             row.decided_by = decided_by
             row.note = note
-            days = Precheck.model_validate_json(row.precheck).protection_days
+            days = Precheck.model_validate(row.precheck).protection_days
             if approve and days:
-                row.protected_until = (day + timedelta(days=days)).isoformat()
+                row.protected_until = day + timedelta(days=days)
             return self._model(row)
 
     def first_registration_dates(self) -> dict[str, date]:
@@ -257,9 +256,8 @@ class RegistrationStore:
             ).all()
         first: dict[str, date] = {}
         for partner_id, day in rows:
-            parsed = date.fromisoformat(day)
-            if partner_id not in first or parsed < first[partner_id]:
-                first[partner_id] = parsed
+            if partner_id not in first or day < first[partner_id]:
+                first[partner_id] = day
         return first
 
     def registration_dates(self, partner_id: str) -> list[date]:
@@ -275,10 +273,10 @@ class RegistrationStore:
                 row = _OnboardingProfile(partner_id=profile.partner_id)
                 session.add(row)
             row.tier = profile.tier
-            row.joined = profile.joined.isoformat()
-            row.completed_steps = json.dumps(profile.completed_steps)
-            row.completed_courses = json.dumps(profile.completed_courses)
-            row.updated = datetime.now(UTC).isoformat()
+            row.joined = profile.joined
+            row.completed_steps = list(profile.completed_steps)
+            row.completed_courses = list(profile.completed_courses)
+            row.updated = datetime.now(UTC)
         return profile
 
     def get_profile(self, partner_id: str) -> StoredProfile | None:
@@ -298,7 +296,7 @@ class RegistrationStore:
         return StoredProfile(
             partner_id=row.partner_id,
             tier=row.tier,
-            joined=date.fromisoformat(row.joined),
-            completed_steps=json.loads(row.completed_steps),
-            completed_courses=json.loads(row.completed_courses),
+            joined=row.joined,
+            completed_steps=list(row.completed_steps),
+            completed_courses=list(row.completed_courses),
         )

@@ -176,7 +176,15 @@ class InsightsSettings(BaseModel):
 
 
 class DbSettings(BaseModel):
+    """The record store's database (``PA_DB_URL``): the embedded sqlite file by default, or
+    PostgreSQL (``postgresql+psycopg://user@host:5432/name``) when several workers share it.
+
+    ``auto_migrate`` (``PA_DB_AUTO_MIGRATE``) upgrades the schema when the store opens; turn it
+    off to run ``partner-assistant db upgrade`` as a release step instead (the API then refuses
+    to start on an out-of-date database)."""
+
     url: str = f"sqlite:///{DEFAULT_HOME / 'app.db'}"
+    auto_migrate: bool = True
 
 
 class Settings(BaseSettings):
