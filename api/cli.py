@@ -1102,6 +1102,107 @@ def slack(store: StoreOpt = None) -> None:
         run_socket_mode(settings, service)
 
 
+# -- the record store's database -------------------------------------------------------------
+db_app = typer.Typer(
+    help="The record store's database (PA_DB_URL): its schema revision, and migrating it.",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
+
+
+def _with_database(action: Any) -> Any:
+    """Run ``action(engine, shown_url)`` on the configured database, with clear failures."""
+    from alembic.util import CommandError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from assistant.schema import SchemaOutOfDate, engine_for
+
+    url = settings_for().db.url
+    shown = make_url(url).render_as_string(hide_password=True)
+    engine = engine_for(url)
+    try:
+        return action(engine, shown)
+    except DBAPIError as exc:  # unreachable, or a migration failed (and was rolled back)
+        fail(f"{shown}: {exc.orig}")
+    except (SchemaOutOfDate, CommandError, ValueError) as exc:
+        fail(str(exc), code=1)
+    finally:
+        engine.dispose()
+
+
+@db_app.command("current")
+def db_current(as_json: JsonOpt = False) -> None:
+    """The database's schema revision and the one this version needs (exit 1 when behind)."""
+    from assistant.schema import head_revision, schema_revision
+
+    current, shown = _with_database(lambda engine, shown: (schema_revision(engine), shown))
+    head = head_revision()
+    if as_json:
+        emit_json(
+            {"database": shown, "current": current, "head": head, "up_to_date": current == head}
+        )
+    else:
+        state_text = (
+            "up to date" if current == head else "behind: run `partner-assistant db upgrade`"
+        )
+        Console().print(
+            f"{shown}: revision {current or 'none (empty)'}, this version needs {head} ({state_text})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if current != head:
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[
+        str, typer.Option(help="The revision to migrate to (default: this version's head).")
+    ] = "head",
+    as_json: JsonOpt = False,
+) -> None:
+    """Migrate the database to this version's schema (what the API does on start when
+    PA_DB_AUTO_MIGRATE is on). A database made before migrations keeps its rows."""
+    from assistant.schema import schema_revision, upgrade_schema
+
+    def upgrade(engine: Any, shown: str) -> tuple[str | None, str, str]:
+        return schema_revision(engine), upgrade_schema(engine, revision), shown
+
+    before, after, shown = _with_database(upgrade)
+    if as_json:
+        emit_json({"database": shown, "from": before, "to": after})
+        return
+    done = (
+        f"upgraded from {before or 'none (empty)'} to {after}"
+        if before != after
+        else f"already at {after}"
+    )
+    Console().print(f"{shown}: {done}", highlight=False, soft_wrap=True)
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="The revision to go back to, e.g. 0001.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Migrate the database back to an older revision, before running an older version on it."""
+    from assistant.schema import downgrade_schema, schema_revision
+
+    def downgrade(engine: Any, shown: str) -> tuple[str | None, str, str]:
+        return schema_revision(engine), downgrade_schema(engine, revision), shown
+
+    before, after, shown = _with_database(downgrade)
+    if as_json:
+        emit_json({"database": shown, "from": before, "to": after or None})
+        return
+    Console().print(
+        f"{shown}: downgraded from {before} to {after or 'none (empty)'}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 # -- plug-ins: command groups of the layers above (evals) -----------------------------------
 # The eval commands live in evals/cli.py; they register through the ``partner_assistant.cli``
 # entry-point group, so the channel layer never imports the layer above it.

@@ -151,6 +151,16 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> str:
     return new or ""
 
 
+def downgrade_schema(engine: Engine, revision: str) -> str:
+    """Migrate the database back to ``revision`` (to run an older version of the code on it);
+    return its revision (``""`` for ``base``: every table dropped)."""
+    with _migration_transaction(engine) as connection:
+        command.downgrade(_config(connection), revision)
+        new = _current(connection)
+    log.info("database schema at revision %s", new)
+    return new or ""
+
+
 def prepare_schema(engine: Engine, auto_migrate: bool = True) -> None:
     """Make sure the database is at the code's revision: migrate it, or refuse when
     ``auto_migrate`` is off (``partner-assistant db upgrade`` does it then)."""

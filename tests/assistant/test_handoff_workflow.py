@@ -1,9 +1,8 @@
 """The hand-off workflow, feedback for managers and the conversation view in `RecordStore`,
-against a real sqlite file (and PostgreSQL in its own temporary database when it is running)."""
+on both backends: a sqlite file and a temporary PostgreSQL database (the ``db_url`` fixture)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -19,41 +18,13 @@ from assistant.records import (
 
 ACME = CallerContext(role="partner", tier="gold", region="emea", partner_id="acme", language="de")
 GLOBEX = CallerContext(role="partner", tier="silver", region="na", partner_id="globex")
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def _postgres_url():
-    """A fresh database for this test run (dropped afterwards), or None without a server."""
-    try:
-        from sqlalchemy import create_engine, text
-
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        name = f"pa_manager_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:
-        return None, None, None
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", admin, name
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def records(request, tmp_path):
-    if request.param == "sqlite":
-        store = RecordStore(f"sqlite:///{tmp_path / 'app.db'}")
-        yield store
-        store.dispose()
-        return
-    url, admin, name = _postgres_url()
-    if url is None:
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    store = RecordStore(url)
+@pytest.fixture
+def records(db_url):
+    store = RecordStore(db_url)
     yield store
     store.dispose()
-    from sqlalchemy import text
-
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
 
 
 def _answer(text="a", path="extractive", **extra) -> Answer:

@@ -1,4 +1,5 @@
-"""`RecordStore` against a real sqlite file in tmp_path."""
+"""`RecordStore` on both backends: a sqlite file in tmp_path and a temporary PostgreSQL database
+(the ``db_url`` fixture)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,8 @@ PARTNER = CallerContext(role="partner", tier="gold", region="emea", partner_id="
 
 
 @pytest.fixture
-def url(tmp_path):
-    return f"sqlite:///{tmp_path / 'db' / 'app.db'}"
-
-
-@pytest.fixture
-def records(url):
-    store = RecordStore(url)
+def records(db_url):
+    store = RecordStore(db_url)
     yield store
     store.dispose()
 
@@ -107,15 +103,15 @@ def test_list_handoffs_filters_by_status(records):
     assert len(records.list_handoffs()) == 2
 
 
-def test_restart_loses_nothing(url):
-    store = RecordStore(url)
+def test_restart_loses_nothing(db_url):
+    store = RecordStore(db_url)
     cid = store.start_conversation(PARTNER)
     saved = store.save_answer(cid, "q?", _answer("a", citations=[Citation(n=1, source="s")]))
     store.add_feedback(saved.answer_id, "up")
     handoff = store.create_handoff("q?", PARTNER, answer_id=saved.answer_id)
     store.dispose()
 
-    reopened = RecordStore(url)
+    reopened = RecordStore(db_url)
     try:
         assert [t.content for t in reopened.get_conversation_history(cid)] == ["q?", "a"]
         assert reopened.get_answer(saved.answer_id).answer.citations[0].source == "s"
