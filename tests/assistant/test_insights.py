@@ -1,6 +1,6 @@
 """Insights on a seeded question log over the sample corpus, with the real embedding model:
 topics found by clustering, each with the right kind of gap, volume per day, sentiment and the
-export to evaluation questions."""
+export to evaluation questions. The question log is read from both backends (``db_url``)."""
 
 from __future__ import annotations
 
@@ -118,8 +118,8 @@ def test_sentiment_lists_its_signals():
 
 
 @pytest.fixture
-def seeded(tmp_path, sample_kb, sample_settings):
-    records = RecordStore(f"sqlite:///{tmp_path / 'app.db'}")
+def seeded(db_url, sample_kb, sample_settings):
+    records = RecordStore(db_url)  # the question log on each backend
     service = build_service(
         sample_settings,
         chat_model=ScriptedChatModel(lambda m: "unused"),

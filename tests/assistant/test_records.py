@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 import pytest
 
 from assistant.models import Answer, CallerContext, Citation
@@ -126,3 +129,58 @@ def test_in_memory_url_keeps_tables_across_calls():
     cid = store.start_conversation(PARTNER)
 
     assert store.get_conversation_history(cid) == []
+
+
+def test_instants_are_stored_and_given_back_in_utc(records):
+    cid = records.start_conversation(PARTNER)
+    saved = records.save_answer(cid, "q?", _answer("a"))
+    handoff = records.create_handoff(
+        "q?", PARTNER, answer_id=saved.answer_id, due_at="2030-01-01T09:00:00+02:00"
+    )
+
+    created = datetime.fromisoformat(records.get_answer(saved.answer_id).created)
+    assert created.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=1)
+    assert records.get_handoff(handoff.id).due_at == "2030-01-01T07:00:00+00:00"
+
+
+def test_a_due_date_without_an_offset_is_refused(records):
+    offered = records.create_handoff("q?", PARTNER)
+
+    with pytest.raises(ValueError, match="UTC offset"):
+        records.request_handoff(offered.id, due_at="2030-01-01T09:00:00")
+    with pytest.raises(ValueError, match="ISO 8601"):
+        records.create_handoff("q?", PARTNER, due_at="next friday")
+    assert records.get_handoff(offered.id).status == "offered"
+
+
+def test_question_log_window_is_by_utc_day_and_reads_path_rating_and_handoff(records):
+    cid = records.start_conversation(PARTNER)
+    answered = records.save_answer(cid, "one?", _answer("a"))
+    abstained = records.save_answer(cid, "two?", Answer(answer="-", path="abstained"))
+    records.add_feedback(answered.answer_id, "down")
+    offered = records.create_handoff("two?", PARTNER, answer_id=abstained.answer_id)
+    records.request_handoff(offered.id)
+    today = datetime.now(UTC).date()
+
+    log = records.question_log(since=today, until=today, tier="GOLD")
+
+    assert [(q.question, q.path, q.rating, q.handoff_requested) for q in log] == [
+        ("two?", "abstained", None, True),
+        ("one?", "generated", "down", False),
+    ]
+    assert log[0].caller == PARTNER
+    assert records.question_log(until=today - timedelta(days=1)) == []
+    assert records.question_log(tier="silver") == []
+
+
+def test_question_vectors_are_kept_per_model(records):
+    vector = np.array([0.25, -1.0, 3.5], dtype="<f4")
+    records.store_vectors("model-a", {"How do I register?": vector})
+    records.store_vectors("model-a", {"How do I register?": vector * 2})  # replaced, not added
+
+    found = records.cached_vectors("model-a", ["How do I register?", "Unknown?"])
+
+    assert list(found) == ["How do I register?"]
+    assert np.array_equal(found["How do I register?"], vector * 2)
+    assert records.cached_vectors("model-b", ["How do I register?"]) == {}
