@@ -366,48 +366,39 @@ class RecordStore:
                 .where(_Handoff.conversation_id == conversation_id)
                 .where(_HandoffEvent.status == "answered")
             ).all()
-            timed: list[tuple[datetime, ConversationMessage]] = []
+            messages: list[ConversationMessage] = []
             for row in rows:
                 answer = Answer.model_validate(row.answer)
                 created = _iso(row.created)
-                timed.append(
-                    (
-                        row.created,
-                        ConversationMessage(role="user", content=row.question, created_at=created),
-                    )
+                messages.append(
+                    ConversationMessage(role="user", content=row.question, created_at=created)
                 )
-                timed.append(
-                    (
-                        row.created,
-                        ConversationMessage(
-                            role="assistant",
-                            content=answer.answer,
-                            answer=answer,
-                            handoff_id=answer.handoff_id,
-                            created_at=created,
-                        ),
+                messages.append(
+                    ConversationMessage(
+                        role="assistant",
+                        content=answer.answer,
+                        answer=answer,
+                        handoff_id=answer.handoff_id,
+                        created_at=created,
                     )
                 )
             for event, handoff_id in replies:
-                timed.append(
-                    (
-                        event.at,
-                        ConversationMessage(
-                            role="manager",
-                            content=event.note,
-                            handoff_id=handoff_id,
-                            by=event.actor,
-                            created_at=_iso(event.at),
-                        ),
+                messages.append(
+                    ConversationMessage(
+                        role="manager",
+                        content=event.note,
+                        handoff_id=handoff_id,
+                        by=event.actor,
+                        created_at=_iso(event.at),
                     )
                 )
             # Stable sort: a question and its answer share a timestamp and keep their order.
-            timed.sort(key=lambda pair: pair[0])
+            messages.sort(key=lambda m: datetime.fromisoformat(m.created_at))
             return Conversation(
                 id=head.id,
                 caller=CallerContext.model_validate(head.caller),
                 created_at=_iso(head.created),
-                messages=[message for _, message in timed],
+                messages=messages,
             )
 
     def get_conversation_caller(self, conversation_id: str) -> CallerContext:
