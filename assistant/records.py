@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -633,7 +633,7 @@ class RecordStore:
         with self._session() as session:
             rows = session.execute(query.order_by(_Message.created.desc()).limit(limit)).all()
             ids = [row[0] for row in rows]
-            ratings: dict[str, str] = {}
+            ratings: dict[str, Rating] = {}
             requested: set[str] = set()
             for chunk in _chunks(ids, 500):
                 for answer_id, rating in session.execute(
@@ -641,7 +641,7 @@ class RecordStore:
                     .where(_Feedback.answer_id.in_(chunk))
                     .order_by(_Feedback.created)
                 ).all():
-                    ratings[answer_id] = rating
+                    ratings[answer_id] = cast(Rating, rating)
                 requested.update(
                     answer_id
                     for answer_id in session.scalars(
