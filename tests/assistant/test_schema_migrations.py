@@ -264,9 +264,8 @@ def test_an_empty_database_upgrades_to_head_with_the_schema_the_models_describe(
     assert upgrade_schema(engine) == "0002"  # a second run does nothing
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_typed_columns_are_timestamptz_and_jsonb_on_postgresql(engine):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("column types as PostgreSQL reports them")
     upgrade_schema(engine)
     columns = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("handoffs")}
     assert isinstance(columns["created"], sa.TIMESTAMP) and columns["created"].timezone
