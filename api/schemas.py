@@ -18,6 +18,24 @@ Id = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        """No text may carry a NUL character: PostgreSQL cannot store one (a 422, not a 500)."""
+
+        def walk(value: Any) -> None:
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError("text must not contain NUL (\\u0000) characters")
+            if isinstance(value, dict):
+                for item in value.values():
+                    walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+
+        walk(data)
+        return data
+
 
 def _not_blank(value: str) -> str:
     value = value.strip()

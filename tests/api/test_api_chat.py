@@ -96,6 +96,14 @@ def test_blank_question_is_422_with_a_message(client, partner_headers):
     assert response.json()["message"].startswith("body.question")
 
 
+def test_a_nul_character_is_422_with_a_message(client, partner_headers):
+    # PostgreSQL cannot store NUL in text: refused at the door, never a 500 from the database.
+    response = _ask(client, partner_headers, "How long is a deal\x00 protected?")
+
+    assert response.status_code == 422
+    assert "NUL" in response.json()["message"]
+
+
 def test_malformed_json_is_422_not_500(client, partner_headers):
     response = client.post(
         "/v1/chat",
