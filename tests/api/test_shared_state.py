@@ -133,3 +133,20 @@ def test_the_shared_state_url_comes_from_the_environment(monkeypatch):
 def test_a_shared_state_url_that_is_not_redis_refuses_to_start(url):
     with pytest.raises(ValidationError, match="redis://"):
         ApiSettings(shared_state_url=url)
+
+
+def test_an_unreachable_redis_is_a_503_not_a_500(api_settings, api_service, auth):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = api_settings.api.model_copy(update={"shared_state_url": f"redis://127.0.0.1:{port}/0"})
+    app = create_app(api_settings.model_copy(update={"api": api}), service=api_service)
+    headers = {"Authorization": "Bearer " + auth.issue_token("acme", tier="gold", region="emea")}
+
+    response = TestClient(app).post("/v1/search", json={"query": "deal"}, headers=headers)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "rate limits" in response.json()["message"]
