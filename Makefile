@@ -40,7 +40,8 @@ run: setup
 	-$(BIN)/partner-assistant check-deal --deal examples/deal.json --tier gold --region emea
 	$(BIN)/partner-assistant ask "Can I register a 25,000 EUR expansion at Contoso?" --tier gold --region emea
 	$(BIN)/partner-assistant onboarding --profile examples/onboarding-profile.json
-	$(BIN)/partner-assistant serve
+	# Demo mode: the page at / signs demo tokens (its own secret and issuer; see README).
+	PA_AUTH_DEMO=true $(BIN)/partner-assistant serve
 
 test: setup browser
 	$(BIN)/pytest -q

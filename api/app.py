@@ -43,8 +43,9 @@ from api.routes import (
     widget,
 )
 from api.routes.widget import STATIC_DIR
+from api.shared_state import SharedState
 from api.slack_config import http_endpoint_wanted
-from api.throttling import AnswerQueue, BodySizeLimit, RateLimiter
+from api.throttling import AnswerQueue, AuthThrottle, BodySizeLimit, RateLimiter
 from assistant.records import RecordStore
 from assistant.settings import Settings, get_settings
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings, service: Any = None) -> FastAPI:
         yield
         if owns_service and hasattr(app.state.service, "close"):
             app.state.service.close()
+        app.state.shared.close()
 
     app = FastAPI(
         title="Partner Assistant API",
@@ -92,7 +94,11 @@ def create_app(settings: Settings, service: Any = None) -> FastAPI:
     app.state.service = service
     app.state.records = _records_for(service, settings) if service is not None else None
     app.state.auth = Authenticator(settings)
-    app.state.limiter = RateLimiter(settings.api.rate_limit)
+    app.state.shared = SharedState.from_settings(settings.api)
+    app.state.limiter = RateLimiter(settings.api.rate_limit, app.state.shared.storage)
+    app.state.auth_throttle = AuthThrottle(
+        settings.api.auth_failure_limit, app.state.shared.storage
+    )
     app.state.answer_queue = AnswerQueue(
         MODEL_CONCURRENCY.get(settings.llm.provider, 1), settings.answer.queue_size
     )

@@ -1,7 +1,8 @@
 """FastAPI dependencies as short `Annotated` aliases, so route handlers stay a few lines long.
 
-``CallerDep`` verifies the bearer token or API key, counts the request against the caller's rate
-limit and yields the `CallerContext` that drives retrieval filters; ``ManagerDep`` additionally
+``CallerDep`` verifies the bearer token or API key (refused with 429 once the client address or
+the key's prefix has failed too often, see `AuthThrottle`), counts the request against the
+caller's rate limit and yields the `CallerContext` that drives retrieval filters; ``ManagerDep`` additionally
 requires a channel manager or admin; ``AdminDep`` an admin.
 """
 
@@ -13,9 +14,9 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import MANAGER_ROLES, Authenticator, AuthError
+from api.auth import MANAGER_ROLES, Authenticator, AuthError, throttle_keys
 from api.metrics import ApiMetrics
-from api.throttling import AnswerQueue, RateLimiter
+from api.throttling import AnswerQueue, AuthThrottle, RateLimiter
 from assistant.models import CallerContext
 from assistant.records import RecordStore
 
@@ -45,12 +46,20 @@ def get_caller(
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> CallerContext:
     auth: Authenticator = request.app.state.auth
-    if api_key:
-        identity = auth.caller_from_api_key(api_key)
-    elif bearer is not None and bearer.credentials:
-        identity = auth.caller_from_token(bearer.credentials)
-    else:
+    token = bearer.credentials if bearer is not None and bearer.credentials else None
+    if not api_key and token is None:
         raise AuthError("send 'Authorization: Bearer <token>' or 'X-API-Key'")
+    throttle: AuthThrottle = request.app.state.auth_throttle
+    keys = throttle_keys(request.client.host if request.client else None, api_key)
+    throttle.check(keys)
+    try:
+        if api_key:
+            identity = auth.caller_from_api_key(api_key)
+        else:
+            identity = auth.caller_from_token(token or "")
+    except AuthError:
+        throttle.failed(keys)
+        raise
     limiter: RateLimiter = request.app.state.limiter
     limiter.hit(identity.key)
     return identity.caller

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from limits.errors import StorageError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
@@ -116,6 +117,15 @@ def install_error_handlers(app: FastAPI) -> None:
             503,
             "the assistant is busy; please retry shortly",
             headers={"Retry-After": str(exc.retry_after)},
+        )
+
+    @app.exception_handler(StorageError)
+    async def _shared_state_down(request: Request, exc: StorageError) -> JSONResponse:
+        log.error("shared state (Redis) unavailable: %s", exc.storage_error)
+        return error_response(
+            503,
+            "the service cannot check rate limits right now; please retry shortly",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

@@ -3,10 +3,18 @@
 Each app gets its own `CollectorRegistry`, so several apps in one process (tests, workers started
 by a factory) never clash over metric names. Routes are labelled by their template
 (``/v1/handoffs``), never by the raw path, so ids in URLs cannot blow up the label space.
+
+Several worker processes (``partner-assistant serve --workers N``): a scrape reaches one worker
+at random, so each would report only its own share. With ``PROMETHEUS_MULTIPROC_DIR`` set to an
+empty directory before the workers start, prometheus-client's multiprocess mode writes every
+worker's values to files there and `render` sums them, so any worker reports the whole service
+(see the README, "Metrics with several workers"). The variable is prometheus-client's own, read
+by the library when it is imported; it is not a ``PA_`` setting.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from fastapi import FastAPI, Response
@@ -16,10 +24,16 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.models import Answer
+
+
+def multiprocess_dir() -> str | None:
+    """prometheus-client's multiprocess directory, when the workers share one."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 class ApiMetrics:
@@ -50,7 +64,12 @@ class ApiMetrics:
             self.abstentions.labels(channel=channel).inc()
 
     def render(self) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        """This process's metrics, or every worker's in multiprocess mode."""
+        registry = self.registry
+        if multiprocess_dir() is not None:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     def install(self, app: FastAPI) -> None:
         app.add_middleware(_MeasureRequests, metrics=self)

@@ -10,7 +10,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from assistant.models import Answer, Handoff, Recommendation, SearchHit
+from assistant.models import (
+    Answer,
+    Citation,
+    DraftKind,
+    DraftRequest,
+    Handoff,
+    Recommendation,
+    SearchHit,
+)
 
 Id = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -53,9 +61,37 @@ class ChatRequest(_Request):
     _strip = field_validator("question")(_not_blank)
 
 
+# Text that comes from documents or the model may hold anything a document holds, markup too.
+PLAIN_TEXT = (
+    "Plain text taken from the documents (never HTML): it may contain '<', '&' or markup "
+    "written in a document, so escape it before putting it into a page or a chat message."
+)
+
+
+class CitationOut(Citation):
+    """A source the answer cites; its text fields are plain text from the document."""
+
+    title: str = Field("", description=f"The document's title. {PLAIN_TEXT}")
+    section: str = Field("", description=f"The heading path of the passage. {PLAIN_TEXT}")
+    quote: str | None = Field(
+        None, description=f"The passages of this source the answer relied on. {PLAIN_TEXT}"
+    )
+    url: str | None = Field(
+        None,
+        description="The document's address as its metadata gives it; link it only when it is "
+        "http or https (a document may carry any scheme).",
+    )
+
+
 class ChatResponse(Answer):
     """The answer, plus the conversation to pass back for a follow-up question."""
 
+    answer: str = Field(
+        description="The answer: plain text with light Markdown (lists, **bold**, [n] "
+        f"markers), written from the documents. {PLAIN_TEXT}"
+    )
+    # The same citations, with their fields described for the API's clients.
+    citations: list[CitationOut] = []  # type: ignore[assignment]
     conversation_id: str
 
 
@@ -68,7 +104,10 @@ class SearchRequest(_Request):
 
 
 class SearchResponse(BaseModel):
-    hits: list[SearchHit]
+    hits: list[SearchHit] = Field(
+        description=f"Retrieved passages; their title, section and text are {PLAIN_TEXT[0].lower()}"
+        f"{PLAIN_TEXT[1:]}"
+    )
 
 
 class TrainingRequest(_Request):
@@ -143,6 +182,26 @@ class HandoffClose(_Request):
 class IngestRequest(_Request):
     paths: list[str] = Field(min_length=1, max_length=100)
     sync: bool = Field(False, description="Also delete documents whose files are gone")
+
+
+class DraftBody(_Request):
+    """What to draft. Only the product, the vertical and the partner's name reach the text, and
+    each is checked: the product must be one the documents name (400 lists them), the vertical
+    one the documents write messaging for, the partner a company name; nothing in the request
+    can add a claim. Tier and region come from the token."""
+
+    kind: DraftKind
+    product: str = Field(min_length=1, max_length=80, examples=["Altaris Guard"])
+    vertical: str | None = Field(None, min_length=1, max_length=40, examples=["healthcare"])
+    partner: str | None = Field(
+        None, min_length=1, max_length=60, description="The partner company's name"
+    )
+    language: str = Field("en", pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")
+
+    _strip = field_validator("product")(_not_blank)
+
+    def to_request(self) -> DraftRequest:
+        return DraftRequest(**self.model_dump())
 
 
 class Suggestions(BaseModel):

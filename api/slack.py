@@ -6,6 +6,9 @@ the same `AssistantService` as the API, and turns the :class:`Answer` back into 
 
 - ``POST /slack/events`` takes the Events API and button clicks; Bolt verifies Slack's request
   signature (and refuses timestamps older than five minutes) before anything runs;
+- each event is answered once: a redelivery (``X-Slack-Retry-Num``) of an ``event_id`` already
+  seen, by this worker or another one sharing ``PA_API_SHARED_STATE_URL``, is acknowledged and
+  dropped;
 - a mention in a channel is answered in its thread, a direct message in the DM; a follow-up in a
   thread sends the thread (``conversations.replies``) as history;
 - the bot posts "Looking that up…" at once and replaces it with the answer (``chat.update``),
@@ -43,6 +46,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from starlette.concurrency import run_in_threadpool
 
+from api.shared_state import SharedState
 from api.slack_blocks import (
     COMMENT_BLOCK,
     COMMENT_INPUT,
@@ -73,6 +77,7 @@ NOTICE = ":warning: "  # our notices start with this, so thread history can leav
 HISTORY_TURNS = 8  # as the API: the last four exchanges
 THREAD_FETCH = 200  # messages read from a thread (Slack's recommended page size)
 MAX_QUESTION = 4000  # Question.text's limit
+EVENT_TTL_SECONDS = 3600  # Slack's redeliveries of an event come within minutes
 
 
 def caller_for(user_id: str | None, channel_id: str | None, slack: SlackSettings) -> CallerContext:
@@ -152,10 +157,13 @@ class SlackBot:
     ``create_app`` may build it only in its lifespan, after the routes are mounted. ``app`` is
     the FastAPI app, or for the standalone bot anything with a ``state`` namespace."""
 
-    def __init__(self, app: Any, settings: Settings, service: Any = None) -> None:
+    def __init__(
+        self, app: Any, settings: Settings, service: Any = None, seen: SharedState | None = None
+    ) -> None:
         self.app = app
         self.settings = settings
         self._service = service
+        self.seen = seen or SharedState()
 
     @property
     def service(self) -> Any:
@@ -165,6 +173,7 @@ class SlackBot:
 
     def register(self, bolt: App) -> None:
         bolt.middleware(_skip_timeout_retries)
+        bolt.middleware(self._once_per_event)
         bolt.event("app_mention")(self.on_mention)
         bolt.event("message")(self.on_message)
         bolt.action(FEEDBACK_UP)(self.on_feedback)
@@ -172,6 +181,24 @@ class SlackBot:
         bolt.action(HANDOFF)(self.on_handoff)
         bolt.view(FEEDBACK_COMMENT)(self.on_feedback_comment)
         bolt.event("app_home_opened")(self.on_home_opened)
+
+    def _once_per_event(self, req: Any, resp: BoltResponse, next: Callable[[], None]) -> Any:
+        """Slack redelivers an event it thinks failed (``X-Slack-Retry-Num``, for a timeout, an
+        error or no reason given), possibly to another worker; each ``event_id`` is handled
+        once, by whichever worker sees it first (:class:`SharedState`). When the shared store
+        cannot be reached the event is handled: a rare second answer beats a lost question."""
+        event_id = (req.body or {}).get("event_id") if isinstance(req.body, dict) else None
+        if event_id:
+            try:
+                first = self.seen.first_time(f"slack-event:{event_id}", EVENT_TTL_SECONDS)
+            except Exception:
+                log.exception("Slack event de-duplication unavailable; handling %s", event_id)
+                first = True
+            if not first:
+                log.info("Slack redelivered %s; already handled", event_id)
+                return BoltResponse(status=200, body="")
+        next()
+        return None
 
     # -- questions ----------------------------------------------------------------------------
 
@@ -442,11 +469,19 @@ def _skip_timeout_retries(req: Any, resp: BoltResponse, next: Callable[[], None]
 
 class _ThreadedRequestHandler(SlackRequestHandler):
     """Bolt's FastAPI adapter, with its blocking ``dispatch`` (signature check, the cached
-    ``auth.test``, waiting for ``ack()``) run in a worker thread instead of the event loop."""
+    ``auth.test``, waiting for ``ack()``) run in a worker thread instead of the event loop.
+    A timestamp header that is not a number is refused here with 401: Bolt's signature check
+    would fail on it with an exception (a 500)."""
 
     async def handle(
         self, req: Request, addition_context_properties: dict[str, Any] | None = None
     ) -> Response:
+        timestamp = req.headers.get("x-slack-request-timestamp")
+        if timestamp is not None and not re.fullmatch(r"[0-9]{1,12}", timestamp):
+            return Response(
+                status_code=401,
+                content="X-Slack-Request-Timestamp must be a Unix time in seconds",
+            )
         body = await req.body()
         try:
             bolt_request = to_bolt_request(req, body, addition_context_properties)
@@ -480,7 +515,8 @@ def build_bolt_app(settings: Settings, bot: SlackBot, socket_mode: bool = False)
 def mount_slack(app: FastAPI, settings: Settings, service: Any = None) -> App:
     """Add ``POST /slack/events`` to ``app``. Returns the Bolt app. Socket Mode is not opened
     here (each API worker would open its own connection): ``partner-assistant slack`` runs it."""
-    bolt = build_bolt_app(settings, SlackBot(app, settings, service))
+    shared = getattr(app.state, "shared", None) or SharedState.from_settings(settings.api)
+    bolt = build_bolt_app(settings, SlackBot(app, settings, service, seen=shared))
     handler = _ThreadedRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
@@ -497,7 +533,8 @@ def socket_mode_handler(settings: Settings, service: Any) -> Any:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     holder = SimpleNamespace(state=SimpleNamespace(records=getattr(service, "records", None)))
-    bolt = build_bolt_app(settings, SlackBot(holder, settings, service), socket_mode=True)
+    seen = SharedState.from_settings(settings.api)
+    bolt = build_bolt_app(settings, SlackBot(holder, settings, service, seen), socket_mode=True)
     app_token = settings.slack.app_token.get_secret_value()  # type: ignore[union-attr]
     return SocketModeHandler(bolt, app_token, web_client=bolt.client)
 

@@ -3,6 +3,12 @@
 - `RateLimiter`: per-caller request budget (``settings.api.rate_limit``, e.g. "30/minute"),
   counted with the ``limits`` library under the verified caller's key, never the IP (partners
   behind one proxy would share a budget).
+- `AuthThrottle`: failed authentications (``settings.api.auth_failure_limit``) counted by
+  client address and by credential prefix, so guessing API keys or forging tokens meets 429
+  after a few tries, from one address or from many.
+
+Both count in a `limits` storage from :class:`api.shared_state.SharedState`: this process's
+memory, or Redis shared by every worker.
 - `AnswerQueue`: the model answers a few questions at a time; up to ``settings.answer.queue_size``
   more may wait. Beyond that the API answers 503 with Retry-After at once instead of piling up
   threads until the process falls over.
@@ -19,8 +25,8 @@ import time
 from types import TracebackType
 
 from fastapi import HTTPException
-from limits import parse
-from limits.storage import MemoryStorage
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,18 +38,53 @@ class RateLimited(Exception):
 
 
 class RateLimiter:
-    def __init__(self, rate: str) -> None:
+    """``rate`` requests per window for each key (a moving window: no burst at its edge)."""
+
+    def __init__(
+        self, rate: str, storage: Storage | None = None, setting: str = "api.rate_limit"
+    ) -> None:
         try:
-            self._item = parse(rate)
+            self._item: RateLimitItem = parse(rate)
         except ValueError as exc:
-            raise ValueError(f"api.rate_limit {rate!r} is not like '30/minute'") from exc
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+            raise ValueError(f"{setting} {rate!r} is not like '30/minute'") from exc
+        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
 
     def hit(self, key: str) -> None:
         """Count one request for ``key``; raise `RateLimited` when its budget is spent."""
-        if not self._limiter.hit(self._item, key):
-            reset = self._limiter.get_window_stats(self._item, key).reset_time
-            raise RateLimited(max(1, math.ceil(reset - time.time())))
+        if not self._limiter.hit(self._item, "rate", key):
+            raise RateLimited(self._retry_after("rate", key))
+
+    def _retry_after(self, *key: str) -> int:
+        reset = self._limiter.get_window_stats(self._item, *key).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+
+class AuthThrottle(RateLimiter):
+    """Failed authentications per key (``ip:…``, ``key:…``): `check` before verifying
+    credentials refuses a key whose budget is spent; `failed` counts a failure under each key.
+    A success costs nothing.
+
+    Example::
+
+        throttle.check(keys)            # RateLimited: 429 without looking at the credentials
+        try:
+            identity = verify(...)
+        except AuthError:
+            throttle.failed(keys)
+            raise
+    """
+
+    def __init__(self, rate: str, storage: Storage | None = None) -> None:
+        super().__init__(rate, storage, setting="api.auth_failure_limit")
+
+    def check(self, keys: list[str]) -> None:
+        for key in keys:
+            if not self._limiter.test(self._item, "auth-failures", key):
+                raise RateLimited(self._retry_after("auth-failures", key))
+
+    def failed(self, keys: list[str]) -> None:
+        for key in keys:
+            self._limiter.hit(self._item, "auth-failures", key)
 
 
 class QueueFull(Exception):

@@ -49,6 +49,7 @@ APPROVED_DOC_TYPE = "marketing_asset"  # where claims with figures may come from
 FACTS = 4
 SUBJECT_WITHIN = 4  # words: a sentence is about the product when it names it this early
 MAX_PHRASE_WORDS = 6  # a quoted "phrase" longer than this is an example text, not a word rule
+MAX_NAME_WORDS = 6  # "Acme Systems Integration GmbH & Co" fits; a sales pitch does not
 BRAND_QUERY = "brand and trademark guidelines: product names, wording, forbidden claims"
 
 _QUOTED = re.compile(r"[\"“]([^\"”\n]{1,80})[\"”]")
@@ -83,7 +84,8 @@ def draft(service: Any, request: DraftRequest, caller: CallerContext) -> Draft:
     products = known_products(service, caller)
     product = canonical_product(request.product, products)
     rules = brand_rules(service, caller, products)
-    partner, vertical = checked_request_text(request, rules)
+    partner = checked_partner(request.partner, rules)
+    vertical = canonical_vertical(request.vertical, known_verticals(service, caller, products))
     forms = product_forms(product, products)
     query = f"{product} {vertical} value proposition benefits customers".strip()
     hits, variants = draft_sources(service, query, caller, vertical, products, rules)
@@ -219,11 +221,10 @@ def draft_sources(
     return kept, {excluded[h.source] for h in hits if h.source in excluded}
 
 
-def other_variants(titles: dict[str, str], vertical: str, products: list[str]) -> dict[str, str]:
-    """Sources (with their variant name) of documents written for another audience than ``vertical``: documents whose
-    titles share everything but their last part ("Vertical Messaging - Retail") form a family
-    of variants; only the variant named like the requested vertical is kept (none when no
-    vertical is asked for). Families named after a product ("Altaris Guard - Overview",
+def variant_families(titles: dict[str, str], products: list[str]) -> list[list[tuple[str, str]]]:
+    """Documents written for different audiences, as families of (source, variant name):
+    documents whose titles share everything but their last part ("Vertical Messaging -
+    Retail", "- Healthcare"). Families named after a product ("Altaris Guard - Overview",
     "- Licensing") are one product's documents, not variants."""
     families: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for source, title in titles.items():
@@ -231,16 +232,62 @@ def other_variants(titles: dict[str, str], vertical: str, products: list[str]) -
         if len(parts) >= 2:
             families[" ".join(parts[:-1]).casefold()].append((source, parts[-1]))
     product_names = {p.casefold() for p in products}
-    wanted = {w for w in re.findall(r"\w+", vertical.casefold()) if len(w) > 2}
+    return [
+        members
+        for prefix, members in families.items()
+        if len(members) >= 2 and not any(p in prefix for p in product_names)
+    ]
+
+
+def other_variants(titles: dict[str, str], vertical: str, products: list[str]) -> dict[str, str]:
+    """Sources (with their variant name) of documents written for another audience than
+    ``vertical`` (:func:`variant_families`): only the variant named like the requested vertical
+    is kept (none when no vertical is asked for)."""
+    wanted = _significant_words(vertical)
     excluded: dict[str, str] = {}
-    for prefix, members in families.items():
-        if len(members) < 2 or any(p in prefix for p in product_names):
-            continue
+    for members in variant_families(titles, products):
         for source, variant in members:
-            words = set(re.findall(r"\w+", variant.casefold()))
+            words = _significant_words(variant)
             if not any(_same_word(w, v) for w in wanted for v in words):
                 excluded[source] = variant
     return excluded
+
+
+def known_verticals(service: Any, caller: CallerContext, products: list[str]) -> list[str]:
+    """The verticals the caller's marketing and product documents write for: the variant
+    names of :func:`variant_families`, sorted."""
+    titles = {
+        str(m.get("source", "")): str(m.get("title") or "")
+        for m in _visible_metadata(service, caller, DRAFT_DOC_TYPES)
+    }
+    return sorted(
+        {variant for members in variant_families(titles, products) for _, variant in members}
+    )
+
+
+def canonical_vertical(name: str | None, verticals: list[str]) -> str:
+    """The corpus's name for the requested vertical, as the draft writes it ("finance" ->
+    "financial services"), or "" when none is asked for. Every word of the request must name
+    the same vertical, so the request cannot add words of its own to the text; anything else is
+    a :class:`DraftRequestError` listing the known verticals."""
+    if name is None or not name.strip():
+        return ""
+    wanted = _significant_words(name)
+    matches = [
+        v
+        for v in verticals
+        if wanted and all(any(_same_word(w, x) for x in _significant_words(v)) for w in wanted)
+    ]
+    if len(matches) != 1 or not _VERTICAL.match(name.strip()):
+        known = ", ".join(verticals) or "none (leave vertical out)"
+        raise DraftRequestError(
+            f"vertical {name!r} is not one the documents write for; known verticals: {known}"
+        )
+    return " ".join(w if w.isupper() else w.lower() for w in matches[0].split())
+
+
+def _significant_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.casefold()) if len(w) > 2}
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -398,21 +445,26 @@ def apply_brand_rules(text: str, products: list[str], rules: BrandRules) -> str:
     return "".join(out)
 
 
-def checked_request_text(request: DraftRequest, rules: BrandRules) -> tuple[str, str]:
-    """The partner name and vertical that go into the text, refused when they are not a name
-    (a sentence, a claim, a figure the sources do not hold) or hold a forbidden phrase: the
-    request must not be a way to put claims into the draft."""
-    partner = " ".join((request.partner or "Our team").split())
-    vertical = " ".join((request.vertical or "").split())
-    if not _NAME.match(partner) or re.search(r"[.!?]\s+\S", partner):
-        raise DraftRequestError("partner must be a company name (letters, digits, & . , ' - )")
-    if vertical and not _VERTICAL.match(vertical):
-        raise DraftRequestError("vertical must be a sector name such as 'healthcare'")
-    for field, value in (("partner", partner), ("vertical", vertical)):
-        broken = rules.violations(value)
-        if broken:
-            raise DraftRequestError(f"{field} contains wording the brand rules forbid: {broken}")
-    return partner, vertical
+def checked_partner(name: str | None, rules: BrandRules) -> str:
+    """The partner's name as the draft writes it, refused when it is not a company name: a
+    sentence, a figure ("99% cheaper", "Acme 99 cheaper"), more than a name's few words, or
+    wording the brand rules forbid. The name is the only free text of a request that reaches a
+    draft, so it must not be a way to put claims into it."""
+    partner = " ".join((name or "Our team").split())
+    if (
+        not _NAME.match(partner)
+        or re.search(r"[.!?]\s+\S", partner)
+        or grounding.numbers(partner)
+        or len(partner.split()) > MAX_NAME_WORDS
+    ):
+        raise DraftRequestError(
+            f"partner must be a company name of up to {MAX_NAME_WORDS} words, without figures "
+            "(letters, digits within names such as 3M, & . ' -)"
+        )
+    broken = rules.violations(partner)
+    if broken:
+        raise DraftRequestError(f"partner contains wording the brand rules forbid: {broken}")
+    return partner
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -583,6 +583,11 @@ class AssistantService:
         except RecordNotFound:
             owner = None
         if owner is None or not self.owns(owner, caller):
+            if owner is not None and owner.principal and owner.principal == caller.principal:
+                raise PermissionError(
+                    "this conversation was started with another tier, region or role than "
+                    "your sign-in has now; start a new conversation"
+                )
             raise RecordNotFound(f"no conversation {conversation_id}")
         return self.records.get_conversation_history(conversation_id, max_turns=6)
 

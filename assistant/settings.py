@@ -97,12 +97,57 @@ class AnswerSettings(BaseModel):
 
 
 class AuthSettings(BaseModel):
+    """Who may call the API (see api/auth.py and the README's "Authentication").
+
+    Partner tokens come from the portal (``jwt_*``; ``jwt_issuer``/``jwt_audience``, when set,
+    must match) and carry the partner role only. Staff (channel managers, admins) use
+    ``api_keys`` or tokens from a separately configured staff issuer (``staff_*``: its own key,
+    issuer and audience, all checked). ``demo`` turns on the demo page, which signs partner
+    tokens for any tier with ``demo_secret`` (generated per process when unset) under its own
+    issuer and audience; they are refused whenever ``demo`` is off.
+    """
+
     jwt_secret: SecretStr | None = None
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_public_key: str | None = None
-    # API keys for channel managers and admins, as "key:role" pairs.
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # API keys for channel managers and admins, as "key:role" or "key:role:name".
     api_keys: list[SecretStr] = []
+    staff_issuer: str | None = None
+    staff_audience: str | None = None
+    staff_jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    staff_jwt_secret: SecretStr | None = None
+    staff_jwt_public_key: str | None = None
+    demo: bool = False
+    demo_secret: SecretStr | None = None
     environment: Literal["development", "production"] = "development"
+
+    @model_validator(mode="after")
+    def _separate_identities(self) -> AuthSettings:
+        portal = self.jwt_secret.get_secret_value() if self.jwt_secret else None
+        if self.demo and self.environment == "production":
+            raise ValueError("PA_AUTH_DEMO must be off in production: the demo signs any tier")
+        if self.demo_secret is not None and self.demo_secret.get_secret_value() == portal:
+            raise ValueError("PA_AUTH_DEMO_SECRET must differ from PA_AUTH_JWT_SECRET")
+        if self.staff_issuer is not None:
+            if not self.staff_audience:
+                raise ValueError("PA_AUTH_STAFF_AUDIENCE is required with PA_AUTH_STAFF_ISSUER")
+            key = (
+                self.staff_jwt_public_key
+                if self.staff_jwt_algorithm == "RS256"
+                else (self.staff_jwt_secret and self.staff_jwt_secret.get_secret_value())
+            )
+            if not key:
+                raise ValueError(
+                    "PA_AUTH_STAFF_ISSUER needs PA_AUTH_STAFF_JWT_SECRET (HS256) or "
+                    "PA_AUTH_STAFF_JWT_PUBLIC_KEY (RS256)"
+                )
+            if key == portal:
+                raise ValueError("PA_AUTH_STAFF_JWT_SECRET must differ from PA_AUTH_JWT_SECRET")
+            if self.staff_issuer == self.jwt_issuer:
+                raise ValueError("PA_AUTH_STAFF_ISSUER must differ from PA_AUTH_JWT_ISSUER")
+        return self
 
 
 class SlackSettings(BaseModel):
@@ -121,6 +166,14 @@ class SlackSettings(BaseModel):
 class ApiSettings(BaseModel):
     cors_origins: list[str] = []
     rate_limit: str = "30/minute"
+    # Failed authentications allowed per client address and per credential prefix; beyond it
+    # the API answers 429 with Retry-After, right credentials included, until the window moves.
+    auth_failure_limit: str = "20/minute"
+    # Rate limits, the failed-authentication throttle and Slack event de-duplication live in
+    # this process by default; with several workers point them at one Redis
+    # (redis://host:6379/0); ``shared_state_prefix`` starts every key this app writes there.
+    shared_state_url: str | None = None
+    shared_state_prefix: str = Field("pa", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     max_body_bytes: int = Field(64_000, ge=1024)
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
@@ -128,6 +181,16 @@ class ApiSettings(BaseModel):
     # The vendor whose partner program the documents describe: the widget's scope line names
     # it ("Answers come from the Altaris partner program documents"). Empty leaves it unnamed.
     vendor_name: str = Field("", max_length=80)
+
+    @model_validator(mode="after")
+    def _redis_url(self) -> ApiSettings:
+        url = self.shared_state_url
+        if url is not None and not url.startswith(("redis://", "rediss://")):
+            raise ValueError(
+                f"api.shared_state_url {url!r} must be a Redis URL such as "
+                "redis://127.0.0.1:6379/0 (or rediss:// for TLS)"
+            )
+        return self
 
 
 class RulesSettings(BaseModel):

@@ -1,8 +1,10 @@
 """What the portal widget needs besides chat: starter questions and the demo page at ``/``.
 
 The demo page signs a short-lived demo partner token server-side and embeds the widget with one
-script tag, exactly as a partner portal would. It exists only in development: in production the
-portal issues tokens and this route answers 404.
+script tag, exactly as a partner portal would. It exists only in demo mode (``PA_AUTH_DEMO=true``;
+``make run`` turns it on, nothing else does): otherwise this route answers 404. Its tokens are
+signed with the demo secret under the demo issuer and audience (:mod:`api.auth`), never with the
+portal's secret, and the API refuses them whenever demo mode is off.
 """
 
 from __future__ import annotations
@@ -126,8 +128,8 @@ def demo_page(
 ) -> HTMLResponse:
     settings = request.app.state.settings
     auth = request.app.state.auth
-    if settings.auth.environment != "development" or not auth.can_issue:
-        raise HTTPException(404, "the demo page exists only in development")
+    if not auth.demo:
+        raise HTTPException(404, "the demo page exists only in demo mode (PA_AUTH_DEMO=true)")
     tiers, regions = settings.access.tiers, settings.access.regions
     tier = tier if tier in tiers else tiers[min(2, len(tiers) - 1)]
     region = region if region in regions else regions[0]
@@ -135,7 +137,7 @@ def demo_page(
     sub = "demo-partner"
     # The demo partner joined recently, so the widget shows the onboarding starter.
     joined = (date.today() - timedelta(days=20)).isoformat()
-    token = auth.issue_token(
+    token = auth.issue_demo_token(
         sub, tier=tier, region=region, lang=lang, ttl_seconds=3600, joined=joined
     )
     page = _PAGE.format(

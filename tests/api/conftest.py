@@ -42,6 +42,7 @@ def api_settings(tmp_path) -> Settings:
             "auth": AuthSettings(
                 jwt_secret=SecretStr(SECRET),
                 api_keys=[SecretStr("mgr-key:channel_manager"), SecretStr("adm-key:admin")],
+                demo=True,  # the widget tests open the demo page; test_api_demo turns it off
             ),
             "api": ApiSettings(rate_limit="1000/minute"),
             "data_dir": tmp_path / "inbox",

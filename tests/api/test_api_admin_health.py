@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from api_helpers import ADMIN, MANAGER
 from fastapi.testclient import TestClient
 
@@ -81,10 +82,17 @@ def test_demo_page_embeds_the_widget_with_a_working_token(client):
 
 
 def test_demo_page_is_404_in_production(api_settings, api_service):
-    auth = api_settings.auth.model_copy(update={"environment": "production"})
+    auth = api_settings.auth.model_copy(update={"environment": "production", "demo": False})
     app = create_app(api_settings.model_copy(update={"auth": auth}), service=api_service)
 
     assert TestClient(app).get("/").status_code == 404
+
+
+def test_demo_mode_in_production_refuses_to_start(api_settings, api_service):
+    auth = api_settings.auth.model_copy(update={"environment": "production", "demo": True})
+
+    with pytest.raises(ValueError, match="demo"):
+        create_app(api_settings.model_copy(update={"auth": auth}), service=api_service)
 
 
 def test_widget_files_are_served(client):

@@ -73,10 +73,78 @@ def test_manager_api_key_opens_manager_route(client):
     assert client.get("/v1/handoffs", headers=MANAGER).status_code == 200
 
 
-def test_manager_role_token_opens_manager_route(client, auth):
+# -- staff: a partner token's role claim is never trusted --------------------------------------
+
+STAFF_SECRET = "staff-identity-provider-secret-for-tests!"
+STAFF = {"iss": "https://sso.vendor.example", "aud": "partner-assistant-staff"}
+STAFF_ROUTES = [("GET", "/v1/handoffs"), ("GET", "/v1/feedback"), ("GET", "/v1/admin/stats")]
+
+
+@pytest.fixture
+def staff_client(api_settings, api_service):
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from api.app import create_app
+
+    auth = api_settings.auth.model_copy(
+        update={
+            "staff_issuer": STAFF["iss"],
+            "staff_audience": STAFF["aud"],
+            "staff_jwt_secret": SecretStr(STAFF_SECRET),
+        }
+    )
+    app = create_app(api_settings.model_copy(update={"auth": auth}), service=api_service)
+    with TestClient(app) as client:
+        yield client
+
+
+def _staff_token(role: str, secret: str = STAFF_SECRET, **claims) -> str:
+    return jwt.encode({"sub": "carol", "role": role, "exp": 2**31, **STAFF, **claims}, secret)
+
+
+@pytest.mark.parametrize("role", ["admin", "channel_manager"])
+@pytest.mark.parametrize(("method", "route"), STAFF_ROUTES)
+def test_a_partner_token_claiming_a_staff_role_is_refused(staff_client, role, method, route):
+    token = jwt.encode(
+        {"sub": "acme", "tier": "gold", "region": "emea", "role": role, "exp": 2**31}, SECRET
+    )
+
+    response = staff_client.request(method, route, headers=_bearer(token))
+
+    assert response.status_code in (401, 403)
+
+
+def test_a_partner_token_naming_the_staff_issuer_is_refused(staff_client):
+    token = _staff_token("admin", secret=SECRET)
+
+    assert staff_client.get("/v1/admin/stats", headers=_bearer(token)).status_code == 401
+
+
+def test_a_staff_token_opens_staff_routes(staff_client):
+    manager = staff_client.get("/v1/handoffs", headers=_bearer(_staff_token("channel_manager")))
+    admin = staff_client.get("/v1/admin/stats", headers=_bearer(_staff_token("admin")))
+
+    assert (manager.status_code, admin.status_code) == (200, 200)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"aud": "another-app"}, {"aud": None}, {"iss": "https://evil.example"}],
+    ids=["wrong-audience", "no-audience", "wrong-issuer"],
+)
+def test_a_staff_token_must_carry_the_configured_issuer_and_audience(staff_client, claims):
+    payload = {"sub": "carol", "role": "admin", "exp": 2**31, **STAFF, **claims}
+    token = jwt.encode({k: v for k, v in payload.items() if v is not None}, STAFF_SECRET)
+
+    assert staff_client.get("/v1/admin/stats", headers=_bearer(token)).status_code == 401
+
+
+def test_without_a_staff_issuer_staff_use_api_keys(client, auth):
     token = auth.issue_token("cm-1", role="channel_manager")
 
-    assert client.get("/v1/handoffs", headers=_bearer(token)).status_code == 200
+    assert client.get("/v1/handoffs", headers=_bearer(token)).status_code in (401, 403)
+    assert client.get("/v1/handoffs", headers=MANAGER).status_code == 200
 
 
 def test_wrong_api_key_is_401(client):

@@ -142,3 +142,15 @@ def test_a_request_refused_by_the_full_queue_writes_nothing(client, partner_head
             ticket.release()
     assert response.status_code == 503
     assert (_rows(app, "conversations"), _rows(app, "messages")) == before
+
+
+def test_the_schema_says_which_fields_are_plain_text(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    chat = schemas["ChatResponse"]["properties"]
+    citation_ref = chat["citations"]["items"]["$ref"].rsplit("/", 1)[-1]
+    citation = schemas[citation_ref]["properties"]
+    hits = schemas["SearchResponse"]["properties"]["hits"]
+
+    for field in (chat["answer"], citation["title"], citation["section"], citation["quote"], hits):
+        assert "plain text" in field["description"].lower(), field
+    assert "http" in citation["url"]["description"]

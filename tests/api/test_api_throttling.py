@@ -1,8 +1,12 @@
-"""Rate limits (429), body size (413) and the bounded answer queue (503)."""
+"""Rate limits (429), the failed-authentication throttle (429), body size (413) and the bounded
+answer queue (503)."""
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
+from api_helpers import MANAGER
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -107,3 +111,60 @@ def test_cors_allows_only_configured_origins(api_settings, api_service):
 
     assert allowed.headers.get("access-control-allow-origin") == "https://portal.example"
     assert "access-control-allow-origin" not in refused.headers
+
+
+# -- failed authentication ------------------------------------------------------------------------
+
+
+def _guess(client, key: str):
+    return client.get("/v1/handoffs", headers={"X-API-Key": key})
+
+
+def test_sixty_wrong_api_keys_at_once_start_getting_429_with_retry_after(client):
+    statuses = []
+    for _ in range(60):
+        response = _guess(client, secrets.token_urlsafe(24))
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            retry_after = response.headers["Retry-After"]
+
+    assert statuses[0] == 401
+    assert 429 in statuses
+    first = statuses.index(429)
+    assert set(statuses[first:]) == {429}
+    assert int(retry_after) >= 1
+    assert response.json()["error"] == "rate_limited"
+
+
+def test_a_throttled_address_does_not_lock_out_other_addresses(app):
+    attacker = TestClient(app, client=("203.0.113.7", 40000))
+    manager = TestClient(app, client=("198.51.100.2", 40000))
+    tries = [_guess(attacker, secrets.token_urlsafe(24)).status_code for _ in range(60)]
+    assert tries[-1] == 429
+
+    assert _guess(attacker, MANAGER["X-API-Key"]).status_code == 429
+    assert _guess(manager, MANAGER["X-API-Key"]).status_code == 200
+
+
+def test_guesses_of_one_key_prefix_from_many_addresses_are_throttled(app):
+    statuses = [
+        _guess(TestClient(app, client=(f"203.0.113.{i}", 40000)), f"ak_live_{i:04d}").status_code
+        for i in range(60)
+    ]
+
+    assert 429 in statuses
+    assert set(statuses[statuses.index(429) :]) == {429}
+
+
+def test_bad_tokens_count_as_failed_authentication(client):
+    statuses = [
+        client.get("/v1/handoffs", headers={"Authorization": f"Bearer not.a.token{i}"}).status_code
+        for i in range(60)
+    ]
+
+    assert statuses[0] == 401 and statuses[-1] == 429
+
+
+def test_successful_requests_do_not_spend_the_failure_budget(client, partner_headers):
+    for _ in range(60):
+        assert client.get("/v1/handoffs", headers=MANAGER).status_code == 200

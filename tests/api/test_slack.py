@@ -115,19 +115,23 @@ def signed(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-def send_event(web, event: dict, **headers):
-    body = json.dumps(
+def event_body(event: dict, event_id: str | None = None) -> str:
+    return json.dumps(
         {
             "token": "legacy",
             "team_id": "T1",
             "api_app_id": "A1",
             "type": "event_callback",
-            "event_id": f"Ev{next(_event_ids)}",
+            "event_id": event_id or f"Ev{next(_event_ids)}",
             "event_time": int(time.time()),
             "authorizations": [{"team_id": "T1", "user_id": BOT_USER_ID, "is_bot": True}],
             "event": event,
         }
     )
+
+
+def send_event(web, event: dict, event_id: str | None = None, **headers):
+    body = event_body(event, event_id)
     return web.post(
         "/slack/events",
         content=body,
@@ -692,6 +696,43 @@ def test_timed_out_retry_is_not_answered_twice(web, fake_slack, service):
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
+@pytest.mark.parametrize("reason", ["http_error", None])
+def test_a_redelivered_event_is_not_answered_again(web, fake_slack, service, reason):
+    event_id = f"EvRedelivered{reason}"
+    assert send_event(web, mention(QUESTION), event_id=event_id).status_code == 200
+    answered(fake_slack)
+    retry = {"X-Slack-Retry-Num": "1"} | ({"X-Slack-Retry-Reason": reason} if reason else {})
+
+    response = send_event(web, mention(QUESTION), event_id=event_id, **retry)
+    drain(web)
+
+    assert response.status_code == 200
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    assert len(fake_slack.calls_to("chat.update")) == 1
+    assert len(service.questions) == 1
+
+
+def test_another_event_with_the_same_text_is_answered(web, fake_slack, service):
+    send_event(web, mention(QUESTION), event_id="EvFirst")
+    answered(fake_slack)
+    send_event(web, mention(QUESTION, ts="1700000100.000002"), event_id="EvSecond")
+
+    assert len(answered(fake_slack, 2)) == 2
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "-5"])
+def test_a_timestamp_that_is_not_a_number_is_401_with_a_message(web, fake_slack, timestamp):
+    body = event_body(mention(QUESTION))
+    headers = {**signed(body), "X-Slack-Request-Timestamp": timestamp}
+
+    response = web.post(
+        "/slack/events", content=body, headers={"Content-Type": "application/json", **headers}
+    )
+
+    assert response.status_code == 401
+    assert "X-Slack-Request-Timestamp" in response.text
+
+
 # -- wiring --------------------------------------------------------------------------------------
 
 
@@ -861,3 +902,83 @@ def test_service_is_found_on_the_app_when_mounted_before_it_exists(
         send_event(client, mention(QUESTION))
         update = answered(fake_slack)[0]
     assert "partner portal" in update.args["text"]
+
+
+# -- a hostile document ---------------------------------------------------------------------------
+
+HOSTILE_DOCUMENT = """---
+title: "Rebates <script>alert(1)</script> <!channel> <@U123>"
+doc_type: program_rule
+---
+# Reseller rebates
+
+## How rebates are paid
+Resellers earn a quarterly rebate of 4 percent on certified revenue <script>alert(2)</script> \
+paid by <@U123> after the quarter closes <!channel> <!here> <https://evil.example|the portal>.
+"""
+
+
+@pytest.fixture
+def hostile_web(slack_settings, embedder, tmp_path):
+    from api_helpers import scripted_reply
+
+    from retrieval.knowledge_base import KnowledgeBase
+    from tests.helpers import write
+
+    write(tmp_path / "docs" / "program" / "reseller-rebates.md", HOSTILE_DOCUMENT)
+    kb = KnowledgeBase(slack_settings, embedder)
+    assert kb.ingest([tmp_path / "docs"], sync=True).files_indexed == 1
+    records = RecordStore.from_settings(slack_settings)
+    service = build_service(
+        slack_settings, chat_model=ScriptedChatModel(scripted_reply), kb=kb, records=records
+    )
+    app = FastAPI()
+    bolt = mount_slack(app, slack_settings, service)
+    with TestClient(app) as client:
+        yield client
+    bolt.listener_runner.listener_executor.shutdown(wait=True)
+    records.dispose()
+
+
+def test_a_documents_markup_and_mentions_reach_slack_as_text(hostile_web, fake_slack):
+    send_event(hostile_web, mention("How are reseller rebates paid?"))
+    update = answered(fake_slack)[-1]
+
+    posted = json.dumps([update.args["text"], update.args["blocks"]])
+    assert "rebate" in posted
+    for raw in ("<script>", "<!channel>", "<!here>", "<@U123>", "<https://evil.example"):
+        assert raw not in posted
+    assert "&lt;script&gt;" in posted and "&lt;@U123&gt;" in posted
+
+
+# -- several workers ------------------------------------------------------------------------------
+
+
+def test_a_redelivery_to_another_worker_is_not_answered_again(slack_settings, service, fake_slack):
+    import uuid
+
+    import redis
+
+    prefix = f"pa-test-{uuid.uuid4().hex}"
+    api = slack_settings.api.model_copy(
+        update={"shared_state_url": "redis://127.0.0.1:6379/0", "shared_state_prefix": prefix}
+    )
+    settings = slack_settings.model_copy(update={"api": api})
+    workers = [FastAPI(), FastAPI()]
+    for worker in workers:
+        mount_slack(worker, settings, service)
+    try:
+        with TestClient(workers[0]) as one, TestClient(workers[1]) as two:
+            send_event(one, mention(QUESTION), event_id="EvShared")
+            answered(fake_slack)
+            retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+            assert send_event(two, mention(QUESTION), event_id="EvShared", **retry).is_success
+            drain(one)
+            drain(two)
+    finally:
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        for key in client.scan_iter(f"*{prefix}*"):
+            client.delete(key)
+
+    assert len(service.questions) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
