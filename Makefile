@@ -51,9 +51,12 @@ gate: setup
 	$(BIN)/partner-assistant evals run --suite ci --gate --store .partner-assistant/ci-store --out reports/ci
 	$(BIN)/partner-assistant evals run --suite ci-reader --gate --store .partner-assistant/ci-reader-store --out reports/ci-reader
 
+# Style, the layers contract (imports only point down: ingestion → retrieval → assistant → api
+# → evals) and types (mypy with the pydantic plugin).
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py

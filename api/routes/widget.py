@@ -44,7 +44,8 @@ def _messages(language: str) -> dict[str, object]:
 def starter_questions(language: str) -> list[str]:
     """The starter questions in ``language`` (English if there is no translation): the widget
     and Slack's App Home show the same ones."""
-    return [str(q) for q in _messages(language).get("suggestions", [])]  # type: ignore[union-attr]
+    suggestions = _messages(language).get("suggestions", [])
+    return [str(q) for q in suggestions] if isinstance(suggestions, list) else []
 
 
 ONBOARDING_STARTER = "Your onboarding"
@@ -131,8 +132,8 @@ def demo_page(
     if not auth.demo:
         raise HTTPException(404, "the demo page exists only in demo mode (PA_AUTH_DEMO=true)")
     tiers, regions = settings.access.tiers, settings.access.regions
-    tier = tier if tier in tiers else tiers[min(2, len(tiers) - 1)]
-    region = region if region in regions else regions[0]
+    tier = tier if tier is not None and tier in tiers else tiers[min(2, len(tiers) - 1)]
+    region = region if region is not None and region in regions else regions[0]
     lang = lang if lang in languages() else "en"
     sub = "demo-partner"
     # The demo partner joined recently, so the widget shows the onboarding starter.
