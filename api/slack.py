@@ -278,22 +278,15 @@ class SlackBot:
         return answer_text(answer), answer_blocks(answer)
 
     def _ask(self, service: Any, question: Question) -> Answer:
-        """Ask through the API's model queue (the local model answers one at a time), and store
-        the answer when the service did not, so its buttons can refer back to it."""
+        """Ask through the API's model queue (the local model answers one at a time); the
+        service saves the answer, so its buttons can refer back to it."""
         queue = getattr(self.app.state, "answer_queue", None)
         with queue.reserve() if queue is not None else nullcontext():
             answer: Answer = service.answer(question)
-        records = self._records(service)
-        if answer.answer_id is None and records is not None:
-            answer = records.save_answer(None, question.text, answer)
         metrics = getattr(self.app.state, "metrics", None)
         if metrics is not None:
             metrics.record_answer(answer, channel="slack")
         return answer
-
-    def _records(self, service: Any) -> Any:
-        records = getattr(service, "records", None)
-        return records if records is not None else getattr(self.app.state, "records", None)
 
     @staticmethod
     def _post(client: WebClient, channel: str, thread_ts: str | None, text: str) -> None:
@@ -314,10 +307,7 @@ class SlackBot:
         answer_id = action.get("value") or ""
         service = self.service
         try:
-            if hasattr(service, "add_feedback"):
-                feedback = service.add_feedback(answer_id, rating, "")
-            else:
-                feedback = self._records(service).add_feedback(answer_id, rating, "")
+            feedback = service.add_feedback(answer_id, rating, "")
             text = "Thanks, your feedback helps us improve these answers."
         except LookupError:
             text = "I can't find that answer any more, so the feedback was not saved."
@@ -358,7 +348,7 @@ class SlackBot:
         if not comment.strip():
             return
         try:
-            self._records(self.service).comment_feedback(
+            self.service.comment_feedback(
                 view.get("private_metadata") or "", comment.strip()[:MAX_COMMENT]
             )
         except LookupError:

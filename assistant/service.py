@@ -698,6 +698,10 @@ class AssistantService:
             self._owned_answer(answer_id, caller)
         return self.records.add_feedback(answer_id, rating, comment)  # type: ignore[arg-type]
 
+    def comment_feedback(self, feedback_id: str, comment: str) -> None:
+        """Add the partner's comment to a rating they gave (Slack's comment box after 👎)."""
+        self.records.comment_feedback(feedback_id, comment)
+
     def list_feedback(self, filters: FeedbackFilters | None = None) -> FeedbackPage:
         return self.records.search_feedback(filters)
 

@@ -22,7 +22,6 @@ from api.metrics import ApiMetrics
 from api.schemas import ChatRequest, ChatResponse
 from api.throttling import Ticket
 from assistant.models import Answer, CallerContext, Question, Turn
-from assistant.service import AssistantService
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["chat"], responses=COMMON_RESPONSES)
@@ -39,11 +38,6 @@ _SSE_DOC: dict[int | str, dict[str, Any]] = {
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
-
-
-def same_owner(owner: CallerContext, caller: CallerContext) -> bool:
-    """The service's ownership policy (principal and the access the conversation started with)."""
-    return AssistantService.owns(owner, caller)
 
 
 def _history(service: Any, conversation_id: str | None, caller: CallerContext) -> list[Turn]:

@@ -10,11 +10,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import CallerDep, ManagerDep, RecordsDep, ServiceDep
+from api.deps import CallerDep, ManagerDep, ServiceDep
 from api.errors import COMMON_RESPONSES
-from api.routes.chat import same_owner
 from api.schemas import FeedbackRequest, FeedbackResponse
-from assistant.records import FeedbackFilters, FeedbackItem, FeedbackPage, RecordNotFound
+from assistant.records import FeedbackFilters, FeedbackItem, FeedbackPage
 
 router = APIRouter(prefix="/v1", tags=["feedback"], responses=COMMON_RESPONSES)
 
@@ -40,15 +39,10 @@ _CSV_DOC: dict[int | str, dict[str, Any]] = {
 
 @router.post("/feedback", response_model=FeedbackResponse, status_code=201)
 def give_feedback(
-    body: FeedbackRequest, caller: CallerDep, records: RecordsDep
+    body: FeedbackRequest, caller: CallerDep, service: ServiceDep
 ) -> FeedbackResponse:
-    """Rate an answer the caller received."""
-    stored = records.get_answer(body.answer_id)
-    if stored.conversation_id is not None and not same_owner(
-        records.get_conversation_caller(stored.conversation_id), caller
-    ):
-        raise RecordNotFound(f"no answer {body.answer_id}")
-    feedback = records.add_feedback(body.answer_id, body.rating, body.comment)
+    """Rate an answer the caller received (the service checks it is one of theirs)."""
+    feedback = service.add_feedback(body.answer_id, body.rating, body.comment, caller=caller)
     return FeedbackResponse(id=feedback.id, answer_id=feedback.answer_id, rating=feedback.rating)
 
 
