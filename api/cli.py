@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable
-from contextlib import nullcontext, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import date
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -116,6 +116,23 @@ def open_store(settings: Settings):  # noqa: ANN201 - imported lazily: chromadb
         fail(str(exc))
 
 
+@contextmanager
+def broken_store_is_an_error() -> Iterator[None]:
+    """Chroma failing on a store it opened means the store is inconsistent (two writers at
+    once, files deleted by hand): say so and what checks and repairs it, not a traceback."""
+    from chromadb.errors import ChromaError
+
+    try:
+        yield
+    except ChromaError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        fail(
+            f"the store cannot be read ({reason}); `partner-assistant doctor` checks it and "
+            "`doctor --repair` rebuilds it",
+            code=1,
+        )
+
+
 def knowledge_base(  # noqa: ANN201 - loads the embedding model
     settings: Settings, must_exist: bool = True, reindex: bool = False
 ):
@@ -215,7 +232,8 @@ def ingest(
     try:
         with writing(settings, "ingest", on_wait=_say_waiting(settings)):
             kb = knowledge_base(settings, must_exist=False, reindex=reindex)
-            summary = _ingest_with_progress(kb, paths, sync)
+            with broken_store_is_an_error():
+                summary = _ingest_with_progress(kb, paths, sync)
     except StoreBusy as exc:
         fail(str(exc), code=STORE_BUSY)
     except StoreError as exc:
@@ -245,6 +263,7 @@ def _say_waiting(settings: Settings) -> Callable[[Any], None]:
             f"waiting for the store lock held by {who} "
             f"(up to {settings.ingest.lock_timeout:g}s, PA_INGEST_LOCK_TIMEOUT)…",
             highlight=False,
+            soft_wrap=True,
         )
 
     return say
@@ -364,7 +383,8 @@ def search(
         )
         return
     try:
-        results = _search_one(kb, query or "", caller, k, mode, settings)
+        with broken_store_is_an_error():
+            results = _search_one(kb, query or "", caller, k, mode, settings)
     except (AccessError, RetrievalError) as exc:
         fail(str(exc))
     if as_json:
@@ -377,7 +397,8 @@ def search(
 def stats(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     """Documents and chunks in the store, by doc type, with the embedding model it was built
     with (read from the store: the model itself is not loaded)."""
-    result = open_store(settings_for(store)).stats()
+    with broken_store_is_an_error():
+        result = open_store(settings_for(store)).stats()
     if as_json:
         emit_json(result)
         return
@@ -445,6 +466,7 @@ def doctor(
                 "repair: `partner-assistant doctor --repair` rebuilds the store from the files "
                 "its registry names",
                 highlight=False,
+                soft_wrap=True,
             )
     if not report.healthy:
         raise typer.Exit(1)
@@ -456,12 +478,14 @@ def _print_report(report: Any) -> None:
     shown = ", ".join(
         f"{k} {counts[k]}" for k in ("documents", "chunks", "generation") if k in counts
     )
-    out.print(f"store: {report.store}" + (f" ({shown})" if shown else ""), highlight=False)
+    out.print(
+        f"store: {report.store}" + (f" ({shown})" if shown else ""), highlight=False, soft_wrap=True
+    )
     for finding in report.findings:
         mark = "[red]PROBLEM[/red]" if finding.severity == "problem" else "[yellow]warning[/yellow]"
-        out.print(f"{mark} {finding.check}: {finding.message}", highlight=False)
+        out.print(f"{mark} {finding.check}: {finding.message}", highlight=False, soft_wrap=True)
         for item in finding.items:
-            out.print(f"    {item}", highlight=False)
+            out.print(f"    {item}", highlight=False, soft_wrap=True)
     problems = len(report.problems)
     out.print("healthy" if report.healthy else f"[red]{problems} problem(s)[/red]")
 
@@ -471,9 +495,10 @@ def _print_repair(summary: dict[str, Any]) -> None:
         f"rebuilt: {summary['files_indexed']} files indexed, {len(summary['files_failed'])} "
         f"failed, {summary['chunks_added']} chunks",
         highlight=False,
+        soft_wrap=True,
     )
     for failure in summary["files_failed"]:
-        console.print(f"  [red]failed[/red] {failure['path']}: {failure['error']}")
+        console.print(f"  [red]failed[/red] {failure['path']}: {failure['error']}", soft_wrap=True)
 
 
 # -- the assistant --------------------------------------------------------------------------

@@ -75,10 +75,12 @@ def lexical_folder(settings: StoreConfig) -> Path:
 
 
 def registered_sources(settings: StoreConfig) -> dict[Path, list[Path]]:
-    """The files the registry says the store was built from, by knowledge-base root (one
-    entry per file, however many ids it was registered under)."""
+    """The files the store was built from, by knowledge-base root: every file the registry
+    names (once, however many ids it was registered under), and the files of chunks the
+    registry lost track of when they are still under one of its roots."""
     try:
-        records = ChromaStore.open_existing(settings).documents()
+        store = ChromaStore.open_existing(settings)
+        records = store.documents()
     except StoreMissing:
         raise
     except Exception as exc:
@@ -91,14 +93,23 @@ def registered_sources(settings: StoreConfig) -> dict[Path, list[Path]]:
     for doc_id, record in records.items():
         path = Path(record.source) if record.source else Path(record.root) / doc_id
         sources.setdefault(Path(record.root), {})[path] = None
+    try:
+        unregistered = {str(c.metadata.get("source", "")) for c in store.iter_chunks()}
+    except Exception:  # a broken vector index: the registry is all there is
+        unregistered = set()
+    for doc_id in sorted(unregistered - set(records) - {""}):
+        for root in sources:
+            if (root / doc_id).is_file():
+                sources[root][root / doc_id] = None
+                break
     return {root: list(paths) for root, paths in sources.items()}
 
 
 def rebuild_knowledge_base(
     settings: RetrievalConfig, embedder: Any = None, progress: ProgressFn | None = None
 ) -> tuple[KnowledgeBase, IngestSummary]:
-    """Empty the store and ingest again every file its registry names, with the configured
-    embedding model: the repair for a store ``doctor`` finds inconsistent (chunks missing or
+    """Empty the store and ingest again every file it was built from
+    (:func:`registered_sources`), with the configured embedding model: the repair for a store ``doctor`` finds inconsistent (chunks missing or
     left over, a file under two ids, a broken vector index, another model). Files that are
     gone are reported as failed. Holds the store's lock throughout."""
     with writing(settings, "repair"):

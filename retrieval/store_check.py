@@ -175,7 +175,7 @@ def _compare(
         none = [d for d, n in missing.items() if n == len(records[d].chunk_ids)]
         report.add(
             "missing",
-            f"{len(missing)} registered documents lack chunks ({len(none)} have none at all, "
+            f"{len(missing)} registered document(s) lack chunks ({len(none)} have none at all, "
             f"{sum(missing.values())} chunks in all): searches cannot find them",
             [f"{d} ({n} of {len(records[d].chunk_ids)})" for d, n in missing.items()],
         )
@@ -185,7 +185,7 @@ def _compare(
     if orphans:
         report.add(
             "orphans",
-            f"{sum(orphans.values())} chunks belong to no registered document",
+            f"{sum(orphans.values())} chunk(s) belong to no registered document",
             [f"{source} ({n})" for source, n in orphans.items()],
         )
     stale = Counter(
@@ -196,12 +196,12 @@ def _compare(
     if stale:
         report.add(
             "orphans",
-            f"{sum(stale.values())} chunks are not of the version the registry commits",
+            f"{sum(stale.values())} chunk(s) are not of the version the registry commits",
             [f"{doc_id} ({n})" for doc_id, n in stale.items()],
         )
     empty = [doc_id for doc_id, record in records.items() if not record.chunk_ids]
     if empty:
-        report.add("missing", f"{len(empty)} documents have no text", empty, "warning")
+        report.add("missing", f"{len(empty)} document(s) have no text", empty, "warning")
 
 
 def _duplicates(records: dict[str, DocRecord], report: StoreReport) -> None:
@@ -212,7 +212,7 @@ def _duplicates(records: dict[str, DocRecord], report: StoreReport) -> None:
     if twice:
         report.add(
             "duplicates",
-            f"{len(twice)} files are registered under several ids (ingested from different "
+            f"{len(twice)} file(s) registered under several ids (ingested from different "
             "folders), so their text is found twice",
             [f"{path}: {', '.join(ids)}" for path, ids in twice.items()],
         )
@@ -252,11 +252,13 @@ def _lexical(
         return
     extra, absent = set(lexical.ids) - committed, committed - set(lexical.ids)
     if extra or absent:
+        gone = Counter(lexical.doc_of(cid) for cid in extra)
+        unindexed = Counter(str(chunks[cid].get("source", cid)) for cid in absent)
         report.add(
             "lexical",
             f"the lexical index is out of date at the store's own generation: {len(extra)} "
             f"chunks only in the index, {len(absent)} only in the store (chunks changed outside "
             "an ingest)",
-            [f"{lexical.doc_of(cid)} (gone)" for cid in extra]
-            + [f"{chunks[cid].get('source', cid)} (not indexed)" for cid in absent],
+            [f"{doc} ({n} gone from the store)" for doc, n in gone.items()]
+            + [f"{doc} ({n} not indexed)" for doc, n in unindexed.items()],
         )
