@@ -11,7 +11,7 @@ from api.app import create_app
 from assistant.records import RecordStore
 from assistant.service import build_service
 from retrieval.knowledge_base import KnowledgeBase
-from tests.helpers import write
+from tests.helpers import write, write_layered_knowledge_base
 from tests.retrieval.store_helpers import lock_held_by_another_process, process_env
 
 
@@ -27,12 +27,7 @@ def _client(api_settings, data_dir, embedder, chat_model, **ingest):
 @pytest.fixture
 def admin(api_settings, tmp_path, embedder, chat_model):
     """A client on a data folder laid out like data/ (manifests at the top and in folders)."""
-    data = tmp_path / "kb"
-    write(data / "manifest.yaml", "defaults:\n  audience: partner\n")
-    write(data / "program" / "manifest.yaml", "defaults:\n  doc_type: program_rule\n")
-    write(data / "program" / "deal.md", "# Deal registration\n\nProtected for 120 days.\n")
-    write(data / "program" / "mdf.md", "# MDF\n\nMDF accrues at 3% of revenue.\n")
-    write(data / "products" / "flow.md", "---\ndoc_type: product_doc\n---\n# Flow\n\nFlow.\n")
+    data = write_layered_knowledge_base(tmp_path / "kb")
     client, service, records = _client(api_settings, data, embedder, chat_model)
     with client:
         yield client, service, data

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import make_pdf, write
+from tests.helpers import make_pdf, write, write_layered_knowledge_base
 
 DEAL = "---\ntitle: Deal registration\ndoc_type: program_rule\n---\n# Deal registration\n\n## Protection\n\nA registered deal is protected for 120 days.\n"
 MDF = "---\ntitle: MDF\ndoc_type: program_rule\nregions: [emea]\n---\n# MDF\n\nMDF accrues at 3% of revenue.\n"
@@ -207,17 +207,7 @@ def test_a_model_change_asks_for_a_reindex_and_reindex_replaces_every_vector(
 
 @pytest.fixture
 def knowledge_base_folder(tmp_path):
-    """A knowledge base laid out like data/: a manifest at the top and in each folder."""
-    root = tmp_path / "kb"
-    write(root / "manifest.yaml", "defaults:\n  audience: partner\n")
-    write(root / "program" / "manifest.yaml", "defaults:\n  doc_type: program_rule\n")
-    write(
-        root / "program" / "deal.md", "# Deal registration\n\nA deal is protected for 120 days.\n"
-    )
-    write(root / "program" / "mdf.md", "# MDF\n\nMDF accrues at 3% of revenue.\n")
-    write(root / "products" / "manifest.yaml", "defaults:\n  doc_type: product_doc\n")
-    write(root / "products" / "flow.md", "# Flow\n\nFlow moves data between clouds.\n")
-    return root
+    return write_layered_knowledge_base(tmp_path / "kb")
 
 
 def test_a_subfolder_updates_the_documents_the_whole_folder_indexed(

@@ -7,7 +7,7 @@ from assistant.models import CallerContext
 from retrieval.knowledge_base import rebuild_knowledge_base
 from retrieval.store_check import check_store
 from retrieval.store_lock import StoreBusy
-from tests.helpers import write
+from tests.helpers import write_layered_knowledge_base
 from tests.retrieval.store_helpers import (
     break_vector_index,
     lock_held_by_another_process,
@@ -19,16 +19,7 @@ ADMIN = CallerContext(role="admin")
 
 @pytest.fixture
 def folder(tmp_path):
-    root = tmp_path / "kb"
-    write(root / "manifest.yaml", "defaults:\n  audience: partner\n")
-    write(root / "program" / "manifest.yaml", "defaults:\n  doc_type: program_rule\n")
-    write(
-        root / "program" / "deal.md", "# Deal registration\n\nA deal is protected for 120 days.\n"
-    )
-    write(root / "program" / "mdf.md", "# MDF\n\nMDF accrues at 3% of revenue.\n")
-    write(root / "products" / "manifest.yaml", "defaults:\n  doc_type: product_doc\n")
-    write(root / "products" / "flow.md", "# Flow\n\nFlow moves data between clouds.\n")
-    return root
+    return write_layered_knowledge_base(tmp_path / "kb")
 
 
 @pytest.fixture
