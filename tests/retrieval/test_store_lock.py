@@ -140,6 +140,23 @@ def test_a_chroma_server_without_a_lock_url_is_refused_with_what_to_set(settings
     )
 
 
+def test_a_shared_server_locks_in_the_record_database_by_default(tmp_path):
+    from assistant.settings import DbSettings, Settings, StoreSettings
+
+    with postgres_database() as url:
+        settings = Settings(
+            store=StoreSettings(dir=tmp_path / "store"),
+            chroma=ChromaSettings(host="127.0.0.1", port=1),
+            db=DbSettings(url=url.replace("postgresql://", "postgresql+psycopg://")),
+        )
+        lock = store_lock(settings)
+        with lock.hold(timeout=5) as held:
+            holder = lock.backend.current_holder()
+
+    assert type(lock.backend).__name__ == "PostgresLockBackend"
+    assert holder == held and holder.pid == os.getpid()
+
+
 @pytest.mark.parametrize(
     "values, message",
     [
