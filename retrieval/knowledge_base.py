@@ -31,7 +31,8 @@ class KnowledgeBase:
         lexical_dir = lexical_folder(settings)
         # Emptying a store, or creating the embedded one, is a write: it waits for the lock.
         creates = not settings.chroma.host and not (settings.store.dir / "chroma").is_dir()
-        with writing(settings, "reindex") if reindex or creates else nullcontext():
+        purpose = "reindex" if reindex else "create"
+        with writing(settings, purpose) if reindex or creates else nullcontext():
             if reindex:
                 shutil.rmtree(lexical_dir, ignore_errors=True)
             self.store = ChromaStore(
