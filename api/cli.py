@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from contextlib import nullcontext, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import date
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -38,6 +39,7 @@ from assistant.settings import Settings, get_settings
 
 Mode = Literal["dense", "lexical", "hybrid"]  # RetrievalSettings.mode's values
 MISSING_STORE = "run `partner-assistant ingest PATH` first"
+STORE_BUSY = 3  # the exit status when another ingest held the store past the lock timeout
 
 app = typer.Typer(
     name="partner-assistant",
@@ -112,6 +114,23 @@ def open_store(settings: Settings):  # noqa: ANN201 - imported lazily: chromadb
         fail(f"{exc}: {MISSING_STORE}", code=1)
     except StoreError as exc:
         fail(str(exc))
+
+
+@contextmanager
+def broken_store_is_an_error() -> Iterator[None]:
+    """Chroma failing on a store it opened means the store is inconsistent (two writers at
+    once, files deleted by hand): say so and what checks and repairs it, not a traceback."""
+    from chromadb.errors import ChromaError
+
+    try:
+        yield
+    except ChromaError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        fail(
+            f"the store cannot be read ({reason}); `partner-assistant doctor` checks it and "
+            "`doctor --repair` rebuilds it",
+            code=1,
+        )
 
 
 def knowledge_base(  # noqa: ANN201 - loads the embedding model
@@ -201,25 +220,24 @@ def ingest(
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
-    """Ingest documents incrementally: unchanged files are skipped, changed ones replaced."""
+    """Ingest documents incrementally: unchanged files are skipped, changed ones replaced.
+
+    Ids are paths relative to the knowledge-base root (PA_INGEST_ROOT, else the top folder with
+    a manifest.yaml), so a subfolder updates the same documents. One ingest at a time: a second
+    waits up to PA_INGEST_LOCK_TIMEOUT, then exits 3 naming the one that holds the store."""
+    from retrieval.chroma_store import StoreError
+    from retrieval.store_lock import StoreBusy, writing
+
     settings = settings_for(store)
-    kb = knowledge_base(settings, must_exist=False, reindex=reindex)
-    with Progress(
-        TextColumn("[bold]ingest"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task("", total=None)
-
-        def progress(done: int, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total, description=name[-50:])
-
-        summary = kb.ingest(paths, sync=sync, progress=progress)
+    try:
+        with writing(settings, "ingest", on_wait=_say_waiting(settings)):
+            kb = knowledge_base(settings, must_exist=False, reindex=reindex)
+            with broken_store_is_an_error():
+                summary = _ingest_with_progress(kb, paths, sync)
+    except StoreBusy as exc:
+        fail(str(exc), code=STORE_BUSY)
+    except StoreError as exc:
+        fail(str(exc))
     result = summary.as_dict()
     if as_json:
         emit_json(result)
@@ -236,6 +254,38 @@ def ingest(
             console.print(f"  [yellow]warning[/yellow] {warning}")
     if summary.files_failed:
         raise typer.Exit(1)
+
+
+def _say_waiting(settings: Settings) -> Callable[[Any], None]:
+    def say(holder: Any) -> None:
+        who = holder.describe() if holder else "another writer"
+        console.print(
+            f"waiting for the store lock held by {who} "
+            f"(up to {settings.ingest.lock_timeout:g}s, PA_INGEST_LOCK_TIMEOUT)…",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return say
+
+
+def _ingest_with_progress(kb: Any, paths: list[Path], sync: bool) -> Any:
+    with Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=name[-50:])
+
+        return kb.ingest(paths, sync=sync, progress=progress)
 
 
 def _search_one(
@@ -333,7 +383,8 @@ def search(
         )
         return
     try:
-        results = _search_one(kb, query or "", caller, k, mode, settings)
+        with broken_store_is_an_error():
+            results = _search_one(kb, query or "", caller, k, mode, settings)
     except (AccessError, RetrievalError) as exc:
         fail(str(exc))
     if as_json:
@@ -346,7 +397,8 @@ def search(
 def stats(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     """Documents and chunks in the store, by doc type, with the embedding model it was built
     with (read from the store: the model itself is not loaded)."""
-    result = open_store(settings_for(store)).stats()
+    with broken_store_is_an_error():
+        result = open_store(settings_for(store)).stats()
     if as_json:
         emit_json(result)
         return
@@ -359,6 +411,94 @@ def stats(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     for doc_type, counts in result["by_doc_type"].items():
         table.add_row(doc_type, str(counts["documents"]), str(counts["chunks"]))
     out.print(table)
+
+
+@app.command()
+def doctor(
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="When the store is inconsistent, rebuild it from the files its registry "
+            "names (embeds them all again with the configured model).",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Check that the store is consistent: Chroma opens and answers queries, every registered
+    document has its chunks and no chunk is left over, no file is registered twice, the
+    embedding model is the configured one and the lexical index is current. Exit 0 when
+    healthy, 1 with the report when not (after --repair: whether the repair made it healthy)."""
+    from retrieval.chroma_store import StoreError, StoreMissing
+    from retrieval.embedder import EmbeddingModelError
+    from retrieval.store_check import check_store
+    from retrieval.store_lock import StoreBusy
+
+    settings = settings_for(store)
+    result: dict[str, Any] = {}
+    try:
+        report = check_store(settings)
+        result = report.as_dict()
+        if repair and not report.healthy:
+            from retrieval.knowledge_base import rebuild_knowledge_base
+
+            if not as_json:
+                _print_report(report)
+                console.print("repairing: rebuilding the store from its registry…")
+            _, summary = rebuild_knowledge_base(settings)
+            report = check_store(settings)
+            result = {"before": result, "repair": summary.as_dict(), **report.as_dict()}
+            if not as_json:
+                _print_repair(summary.as_dict())
+    except StoreBusy as exc:
+        fail(str(exc), code=STORE_BUSY)
+    except StoreMissing as exc:
+        fail(f"{exc}: nothing to repair; {MISSING_STORE}", code=1)
+    except (StoreError, EmbeddingModelError) as exc:
+        fail(str(exc), code=1)
+    if as_json:
+        emit_json(result)
+    else:
+        _print_report(report)
+        if not report.healthy and not repair:
+            console.print(
+                "repair: `partner-assistant doctor --repair` rebuilds the store from the files "
+                "its registry names",
+                highlight=False,
+                soft_wrap=True,
+            )
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+def _print_report(report: Any) -> None:
+    out = Console()
+    counts = report.counts
+    shown = ", ".join(
+        f"{k} {counts[k]}" for k in ("documents", "chunks", "generation") if k in counts
+    )
+    out.print(
+        f"store: {report.store}" + (f" ({shown})" if shown else ""), highlight=False, soft_wrap=True
+    )
+    for finding in report.findings:
+        mark = "[red]PROBLEM[/red]" if finding.severity == "problem" else "[yellow]warning[/yellow]"
+        out.print(f"{mark} {finding.check}: {finding.message}", highlight=False, soft_wrap=True)
+        for item in finding.items:
+            out.print(f"    {item}", highlight=False, soft_wrap=True)
+    problems = len(report.problems)
+    out.print("healthy" if report.healthy else f"[red]{problems} problem(s)[/red]")
+
+
+def _print_repair(summary: dict[str, Any]) -> None:
+    console.print(
+        f"rebuilt: {summary['files_indexed']} files indexed, {len(summary['files_failed'])} "
+        f"failed, {summary['chunks_added']} chunks",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for failure in summary["files_failed"]:
+        console.print(f"  [red]failed[/red] {failure['path']}: {failure['error']}", soft_wrap=True)
 
 
 # -- the assistant --------------------------------------------------------------------------

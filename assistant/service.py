@@ -153,8 +153,13 @@ class AssistantService:
     ) -> list[SearchHit]:
         return self.kb.retriever.retrieve(query, caller, k=k, mode=mode)  # type: ignore[arg-type]
 
-    def ingest(self, paths: list[Path], sync: bool = False) -> dict[str, Any]:
-        return self.kb.ingest(paths, sync=sync).as_dict()
+    def ingest(
+        self, paths: list[Path], sync: bool = False, default_root: Path | None = None
+    ) -> dict[str, Any]:
+        """Ingest under the store's write lock; ``default_root`` is the knowledge-base root
+        when neither ``PA_INGEST_ROOT`` nor a manifest names one (the admin route's data
+        folder)."""
+        return self.kb.ingest(paths, sync=sync, default_root=default_root).as_dict()
 
     def stats(self) -> dict[str, Any]:
         return self.kb.stats()

@@ -287,6 +287,16 @@ class Settings(BaseSettings):
                 raise ValueError("PA_AUTH_JWT_SECRET must be set to 32+ characters in production")
         return self
 
+    @model_validator(mode="after")
+    def _lock_a_shared_store_in_the_database(self) -> Settings:
+        """Writers of a Chroma server on several hosts take turns through a PostgreSQL advisory
+        lock (``retrieval/store_lock.py``): unless ``PA_INGEST_LOCK_URL`` names one, it lives
+        in the record store's database when that is PostgreSQL, which every worker and ingest
+        job of such a deployment already reaches."""
+        if self.chroma.host and self.ingest.lock_url is None and self.db.url.startswith("postgres"):
+            self.ingest = self.ingest.model_copy(update={"lock_url": SecretStr(self.db.url)})
+        return self
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

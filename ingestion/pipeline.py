@@ -8,7 +8,8 @@ own settings). A run:
 3. for a new or changed file writes the new chunks, then commits the new version in the registry,
    then deletes the old chunks — so a crash at any point leaves the old or the new version
    visible, never both and never none (retrieval shows only committed versions),
-4. with ``sync`` deletes documents whose files are gone from the given roots,
+4. with ``sync`` deletes documents whose files are gone from the given paths (only those: ids
+   are relative to the knowledge-base root, ``ingestion/kb_root.py``, whatever path was given),
 5. rebuilds the lexical index when anything changed.
 
 A failing file is reported with its path and reason and never stops the batch; a file that
@@ -25,11 +26,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ingestion.documents import LoadedDocument, LoadError
+from ingestion.kb_root import knowledge_base_root
 from ingestion.loaders import load_file
 from ingestion.metadata import (
     MANIFEST_NAME,
@@ -60,6 +62,18 @@ class IngestSummary:
     chunks_deleted: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+
+    def add(self, other: IngestSummary) -> None:
+        """Count ``other``'s run into this one (a repair ingests one root at a time)."""
+        self.files_seen += other.files_seen
+        self.files_indexed += other.files_indexed
+        self.files_skipped += other.files_skipped
+        self.files_failed += other.files_failed
+        self.files_deleted += other.files_deleted
+        self.chunks_added += other.chunks_added
+        self.chunks_deleted += other.chunks_deleted
+        self.seconds += other.seconds
+        self.warnings += other.warnings
 
     @property
     def changed(self) -> bool:
@@ -140,16 +154,25 @@ class IngestionPipeline:
                 return True
         return False
 
-    def discover(self, roots: Iterable[Path], failed: list[dict[str, str]]) -> list[SourceFile]:
+    def discover(
+        self, roots: Iterable[Path], failed: list[dict[str, str]], default_root: Path | None = None
+    ) -> list[SourceFile]:
+        """The files under ``roots``, each with its id relative to the knowledge-base root
+        (:func:`knowledge_base_root`), so the id never depends on the path given."""
         files: list[SourceFile] = []
-        for root in roots:
-            root = root.resolve()
-            if root.is_file():
-                candidates, base = [root], root.parent
-            elif root.is_dir():
-                candidates, base = sorted(p for p in root.rglob("*") if p.is_file()), root
+        for given in roots:
+            given = given.resolve()
+            if given.is_file():
+                candidates = [given]
+            elif given.is_dir():
+                candidates = sorted(p for p in given.rglob("*") if p.is_file())
             else:
-                failed.append({"path": str(root), "error": "no such file or folder"})
+                failed.append({"path": str(given), "error": "no such file or folder"})
+                continue
+            try:
+                base = knowledge_base_root(given, self.settings.ingest.root, default_root)
+            except LoadError as exc:
+                failed.append({"path": str(given), "error": str(exc)})
                 continue
             for path in candidates:
                 relative = path.relative_to(base)
@@ -248,18 +271,28 @@ class IngestionPipeline:
 
     # -- the run --------------------------------------------------------------------------
     def run(
-        self, roots: Iterable[Path], sync: bool = False, progress: ProgressFn | None = None
+        self,
+        roots: Iterable[Path],
+        sync: bool = False,
+        progress: ProgressFn | None = None,
+        default_root: Path | None = None,
     ) -> IngestSummary:
+        """Ingest ``roots`` (files or folders). ``sync`` deletes the documents whose files were
+        under one of ``roots`` and are gone, and no others. ``default_root`` is the
+        knowledge-base root when neither the setting nor a manifest names one."""
         started = time.perf_counter()
         summary = IngestSummary()
         self._manifests.clear()
         roots = [Path(r) for r in roots]
         if self.store.state().get("dirty"):
             summary.chunks_deleted += self.cleanup()
-        files = self.discover(roots, summary.files_failed)
+        files = self.discover(roots, summary.files_failed, default_root)
+        refused = {f["path"] for f in summary.files_failed}
+        scopes = [r.resolve() for r in roots if r.exists() and str(r.resolve()) not in refused]
         summary.files_seen = len(files) + len(summary.files_failed)
         committed = self.store.documents()
         pending: list[PreparedFile] = []
+        moved: list[SourceFile] = []
         pending_chunks = 0
         flush_at = self.settings.ingest.flush_chunks
         dirty = False
@@ -289,6 +322,7 @@ class IngestionPipeline:
                     progress(number, len(files), source.file_id)
                 if outcome is None:
                     summary.files_skipped += 1
+                    moved.append(source)
                     continue
                 if isinstance(outcome, str):
                     summary.files_failed.append({"path": str(source.path), "error": outcome})
@@ -313,22 +347,9 @@ class IngestionPipeline:
             stop.set()
             writer.shutdown(wait=True)
 
+        self._relocate(moved, committed)
         if sync:
-            seen = {f.file_id for f in files} | {
-                Path(f["path"]).resolve().relative_to(r.resolve()).as_posix()
-                for f in summary.files_failed
-                for r in roots
-                if r.is_dir() and Path(f["path"]).resolve().is_relative_to(r.resolve())
-            }
-            root_names = {str(r.resolve() if r.is_dir() else r.resolve().parent) for r in roots}
-            for file_id, record in committed.items():
-                if record.root in root_names and file_id not in seen:
-                    if not dirty:
-                        self.store.mark_dirty(True)
-                        dirty = True
-                    self.store.forget_document(file_id)
-                    summary.chunks_deleted += self.store.delete_chunks(record.chunk_ids)
-                    summary.files_deleted += 1
+            dirty = self._sync(scopes, files, committed, summary, dirty)
 
         if dirty or summary.changed:
             self.store.bump_generation()
@@ -336,6 +357,44 @@ class IngestionPipeline:
         self._resolve_supersession(summary)
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def _relocate(self, unchanged: list[SourceFile], committed: dict[str, DocRecord]) -> None:
+        """Point the registry at where unchanged files are now (a knowledge base that moved, or a
+        record from before ids were tied to the knowledge-base root); no chunk changes."""
+        for source in unchanged:
+            record = committed.get(source.file_id)
+            if record and (record.source, record.root) != (str(source.path), str(source.root)):
+                record = replace(record, source=str(source.path), root=str(source.root))
+                self.store.commit_document(record)
+                committed[source.file_id] = record
+
+    def _sync(
+        self,
+        scopes: list[Path],
+        files: list[SourceFile],
+        committed: dict[str, DocRecord],
+        summary: IngestSummary,
+        dirty: bool,
+    ) -> bool:
+        """Delete the documents whose file lies under one of ``scopes`` (the paths given) but
+        was not found there: a sync of ``data/program`` never touches ``data/products``. A
+        file that failed keeps its previous version. Returns whether the store is now dirty."""
+        seen = {f.file_id for f in files}
+        failed = {f["path"] for f in summary.files_failed}
+        for doc_id, record in list(committed.items()):
+            path = Path(record.source) if record.source else Path(record.root) / doc_id
+            if doc_id in seen or str(path) in failed:
+                continue
+            if not any(path.is_relative_to(scope) for scope in scopes):
+                continue
+            if not dirty:
+                self.store.mark_dirty(True)
+                dirty = True
+            self.store.forget_document(doc_id)
+            del committed[doc_id]
+            summary.chunks_deleted += self.store.delete_chunks(record.chunk_ids)
+            summary.files_deleted += 1
+        return dirty
 
     def _prepare_all(
         self,

@@ -6,9 +6,10 @@ pipeline only asks for what :class:`IngestionConfig` names, so ingestion never i
 
 from __future__ import annotations
 
-from typing import Protocol
+from pathlib import Path
+from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 
 class ChunkingSettings(BaseModel):
@@ -25,9 +26,34 @@ class ChunkingSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
+    """Limits of one ingest, where document ids start, and the lock that keeps writers apart.
+
+    ``root`` (``PA_INGEST_ROOT``) is the knowledge-base root document ids are relative to; unset,
+    it is the top of the chain of folders holding a ``manifest.yaml`` around the path ingested
+    (``ingestion/kb_root.py``). ``lock`` picks the lock every write to the store takes: ``file``
+    (a lock file in the store folder: one host), ``postgres`` (an advisory lock on the server
+    ``lock_url`` names: every host), ``auto`` (``file`` for the embedded store, ``postgres`` for
+    a Chroma server). A second writer waits ``lock_timeout`` seconds, then fails naming the
+    holder.
+    """
+
     max_file_mb: float = Field(25.0, gt=0)
     # Chunks collected from several files before they are embedded and written in one batch.
     flush_chunks: int = Field(256, ge=1)
+    root: Path | None = None
+    lock: Literal["auto", "file", "postgres"] = "auto"
+    lock_url: SecretStr | None = None
+    lock_timeout: float = Field(300.0, ge=0)
+
+    @model_validator(mode="after")
+    def _postgres_needs_a_url(self) -> IngestSettings:
+        if self.lock == "postgres" and self.lock_url is None:
+            raise ValueError("ingest.lock 'postgres' needs PA_INGEST_LOCK_URL=postgresql://...")
+        if self.lock_url is not None:
+            scheme = self.lock_url.get_secret_value().split("://", 1)[0]
+            if scheme.split("+")[0] not in ("postgresql", "postgres"):
+                raise ValueError(f"PA_INGEST_LOCK_URL must be a postgresql:// URL, not {scheme}://")
+        return self
 
 
 class AccessSettings(BaseModel):

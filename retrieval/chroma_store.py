@@ -17,6 +17,7 @@ another model is an error instead of silently mixing vector spaces.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -107,9 +108,12 @@ class ChromaStore:
         generation = 0
         existing = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
         if f"{name}-docs" in existing:
-            found = self.client.get_collection(f"{name}-docs").get(
-                ids=[STATE_ID], include=["documents"]
-            )
+            try:
+                found = self.client.get_collection(f"{name}-docs").get(
+                    ids=[STATE_ID], include=["documents"]
+                )
+            except Exception:  # a broken registry: a generation no reader can have seen
+                found = {"ids": [STATE_ID], "documents": [json.dumps({"generation": time.time()})]}
             if found["ids"]:
                 generation = int(json.loads(found["documents"][0]).get("generation", 0))
         for collection in (name, f"{name}-docs"):

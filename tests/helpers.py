@@ -74,3 +74,17 @@ def make_pdf(
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path
+
+
+def write_layered_knowledge_base(root: Path) -> Path:
+    """A small knowledge base laid out like data/: a manifest at the top and in each folder, so
+    its root is ``root`` whichever of its folders is ingested."""
+    write(root / "manifest.yaml", "defaults:\n  audience: partner\n")
+    write(root / "program" / "manifest.yaml", "defaults:\n  doc_type: program_rule\n")
+    write(
+        root / "program" / "deal.md", "# Deal registration\n\nA deal is protected for 120 days.\n"
+    )
+    write(root / "program" / "mdf.md", "# MDF\n\nMDF accrues at 3% of revenue.\n")
+    write(root / "products" / "manifest.yaml", "defaults:\n  doc_type: product_doc\n")
+    write(root / "products" / "flow.md", "# Flow\n\nFlow moves data between clouds.\n")
+    return root

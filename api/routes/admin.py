@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from api.deps import AdminDep, ServiceDep
 from api.errors import COMMON_RESPONSES
 from api.schemas import IngestRequest
+from retrieval.store_lock import StoreBusy
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=COMMON_RESPONSES)
 
@@ -39,10 +40,17 @@ def ingest(
     body: IngestRequest, request: Request, caller: AdminDep, service: ServiceDep
 ) -> dict[str, Any]:
     """Ingest files or folders under the server's data folder (``settings.data_dir``);
-    incremental: unchanged files are skipped. Paths are relative to the data folder."""
-    paths = [_inside(request.app.state.settings.data_dir, p) for p in body.paths]
+    incremental: unchanged files are skipped. Paths are relative to the data folder; document
+    ids are relative to the knowledge-base root (``PA_INGEST_ROOT``, else the top folder with a
+    ``manifest.yaml``, else the data folder), so a subfolder updates the same documents and
+    ``sync`` deletes only documents under the paths given. 409 when another ingest holds the
+    store for longer than ``PA_INGEST_LOCK_TIMEOUT``."""
+    data_dir = request.app.state.settings.data_dir
+    paths = [_inside(data_dir, p) for p in body.paths]
     try:
-        return _as_object(service.ingest(paths, body.sync))
+        return _as_object(service.ingest(paths, body.sync, default_root=data_dir))
+    except StoreBusy as exc:
+        raise HTTPException(409, str(exc)) from exc
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         raise HTTPException(400, f"cannot ingest: {exc}") from exc
 

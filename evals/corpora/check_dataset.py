@@ -42,6 +42,7 @@ from ingestion.documents import LoadError  # noqa: E402
 from ingestion.loaders import load_file  # noqa: E402
 from ingestion.metadata import chunk_metadata, validate_metadata  # noqa: E402
 from ingestion.pipeline import IngestionPipeline  # noqa: E402
+from ingestion.settings import IngestSettings  # noqa: E402
 from retrieval.access import AccessFilter  # noqa: E402
 from retrieval.models import CallerContext  # noqa: E402
 
@@ -72,7 +73,7 @@ class _Settings:
 
     access: Any
     chunking: Any = None
-    ingest: Any = None
+    ingest: IngestSettings = field(default_factory=IngestSettings)
 
 
 def parse_table(text: str) -> list[list[str]]:

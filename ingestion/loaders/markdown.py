@@ -17,12 +17,22 @@ from ingestion.metadata import load_yaml
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n?^---[ \t]*\r?(?:\n|\Z)", re.DOTALL | re.M)
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """The YAML block between a first line ``---`` and the next ``---`` line, and the body after
+    it. A first line ``---`` with no closing line is an error, not a body: the metadata meant
+    for the file would otherwise be dropped and the file indexed with defaults (such as no tier
+    restriction)."""
     match = FRONT_MATTER.match(text)
     if not match:
+        first = text.split("\n", 1)[0]
+        if first.rstrip() == "---":
+            raise LoadError(
+                "bad front matter: it opens with '---' on line 1 but no closing '---' line "
+                "follows; add one after the last field"
+            )
         return {}, text
     try:
         data = load_yaml(match.group(1)) or {}

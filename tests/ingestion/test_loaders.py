@@ -17,6 +17,20 @@ def test_markdown_front_matter_and_heading_path():
     assert doc.blocks[0].text == "Must register."
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "---\n---\n# Deal rules\n\nMust register.\n",
+        "---\r\ndoc_type: faq\r\n---\r\n# Deal rules\r\n\r\nMust register.\r\n",
+        "---  \ndoc_type: faq\nnote: a --- inside a value\n---\n# Deal rules\n\nMust register.\n",
+    ],
+)
+def test_empty_crlf_and_spaced_front_matter_blocks_are_closed(text):
+    (doc,) = load_file(Path("deal.md"), "deal.md", text.encode())
+    assert doc.blocks[0].text == "Must register."
+    assert "---" not in " ".join(b.text for b in doc.blocks)
+
+
 def test_markdown_table_and_list_stay_single_blocks():
     text = "# T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- one\n- two\n"
     (doc,) = load_file(Path("t.md"), "t.md", text.encode())
@@ -80,6 +94,7 @@ def test_catalog_yaml_csv_and_json_give_one_document_per_course():
         ("blob.txt", b"\x00\x01\x02\x03binary", "binary"),
         ("notes.docx", b"PK\x03\x04", "unsupported file type"),
         ("bad.md", b"---\ntitle: [unclosed\n---\nbody", "bad front matter"),
+        ("open.md", b"---\ntitle: X\ntiers: [platinum]\n# X\n\nbody", "no closing '---'"),
         ("bad.csv", b"title\nno id here\n", "bad field id"),
     ],
 )

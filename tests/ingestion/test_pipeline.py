@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import make_pdf, write
+from tests.helpers import make_pdf, write, write_layered_knowledge_base
 
 DEAL = "---\ntitle: Deal registration\ndoc_type: program_rule\n---\n# Deal registration\n\n## Protection\n\nA registered deal is protected for 120 days.\n"
 MDF = "---\ntitle: MDF\ndoc_type: program_rule\nregions: [emea]\n---\n# MDF\n\nMDF accrues at 3% of revenue.\n"
@@ -203,3 +203,106 @@ def test_a_model_change_asks_for_a_reindex_and_reindex_replaces_every_vector(
     from assistant.models import CallerContext
 
     assert kb.retriever.retrieve("deal", CallerContext(role="admin"), k=3)
+
+
+@pytest.fixture
+def knowledge_base_folder(tmp_path):
+    return write_layered_knowledge_base(tmp_path / "kb")
+
+
+def test_a_subfolder_updates_the_documents_the_whole_folder_indexed(
+    knowledge_base_folder, settings, kb_factory
+):
+    kb = kb_factory(settings)
+    kb.ingest([knowledge_base_folder])
+    ids = sorted(kb.store.documents())
+    assert ids == ["products/flow.md", "program/deal.md", "program/mdf.md"]
+
+    again = kb.ingest([knowledge_base_folder / "program"])
+    write(knowledge_base_folder / "program" / "deal.md", "# Deal registration\n\n150 days.\n")
+    changed = kb.ingest([knowledge_base_folder / "program" / "deal.md"])
+
+    assert (again.files_skipped, again.files_indexed) == (2, 0)
+    assert changed.files_indexed == 1
+    assert sorted(kb.store.documents()) == ids
+    assert chunk_sources(kb) == ids
+    texts = [c.text for c in kb.store.iter_chunks() if c.metadata["source"] == "program/deal.md"]
+    assert any("150 days" in t for t in texts) and not any("120 days" in t for t in texts)
+
+
+def test_sync_of_a_subfolder_deletes_only_documents_under_it(
+    knowledge_base_folder, settings, kb_factory
+):
+    kb = kb_factory(settings)
+    kb.ingest([knowledge_base_folder])
+    (knowledge_base_folder / "program" / "mdf.md").unlink()
+
+    summary = kb.ingest([knowledge_base_folder / "program"], sync=True)
+
+    assert (summary.files_deleted, summary.files_skipped) == (1, 1)
+    assert sorted(kb.store.documents()) == ["products/flow.md", "program/deal.md"]
+    assert chunk_sources(kb) == ["products/flow.md", "program/deal.md"]
+
+
+def test_sync_of_one_file_deletes_nothing_else(knowledge_base_folder, settings, kb_factory):
+    kb = kb_factory(settings)
+    kb.ingest([knowledge_base_folder])
+
+    summary = kb.ingest([knowledge_base_folder / "program" / "deal.md"], sync=True)
+
+    assert summary.files_deleted == 0 and len(kb.store.documents()) == 3
+
+
+def test_sync_replaces_ids_registered_from_a_subfolder_before_ids_had_a_root(
+    knowledge_base_folder, settings, kb_factory
+):
+    program = knowledge_base_folder / "program"
+    old = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"root": program})}
+    )
+    kb_factory(old).ingest([program])  # ids relative to the folder given, as before
+    kb = kb_factory(settings)
+    assert sorted(kb.store.documents()) == ["deal.md", "mdf.md"]
+
+    summary = kb.ingest([program], sync=True)
+
+    assert summary.files_indexed == 2 and summary.files_deleted == 2
+    assert sorted(kb.store.documents()) == ["program/deal.md", "program/mdf.md"]
+    assert chunk_sources(kb) == ["program/deal.md", "program/mdf.md"]
+
+
+def test_the_root_manifest_applies_to_a_subfolder_ingest(
+    knowledge_base_folder, settings, kb_factory
+):
+    write(knowledge_base_folder / "manifest.yaml", "defaults:\n  regions: [emea]\n")
+    kb = kb_factory(settings)
+    kb.ingest([knowledge_base_folder / "products"])
+
+    (chunk,) = [c for c in kb.store.iter_chunks() if c.metadata["source"] == "products/flow.md"]
+    assert chunk.metadata["region_emea"] and not chunk.metadata["region_na"]
+
+
+def test_a_path_outside_the_configured_root_fails_with_the_setting_named(
+    knowledge_base_folder, tmp_path, settings, kb_factory
+):
+    write(tmp_path / "elsewhere" / "x.md", "# X\n\nText.\n")
+    settings = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"root": knowledge_base_folder})}
+    )
+
+    summary = kb_factory(settings).ingest([tmp_path / "elsewhere", knowledge_base_folder])
+
+    (failure,) = summary.files_failed
+    assert failure["path"].endswith("elsewhere") and "PA_INGEST_ROOT" in failure["error"]
+    assert summary.files_indexed == 3
+
+
+def test_front_matter_without_its_closing_line_fails_that_file_alone(corpus, settings, kb_factory):
+    write(corpus / "open.md", "---\ntitle: Platinum only\ntiers: [platinum]\n# Secret\n\nText.\n")
+
+    summary = kb_factory(settings).ingest([corpus])
+
+    (failure,) = summary.files_failed
+    assert failure["path"].endswith("open.md")
+    assert "front matter" in failure["error"] and "closing '---'" in failure["error"]
+    assert summary.files_indexed == 3

@@ -8,11 +8,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from assistant.models import CallerContext
-from assistant.settings import ChromaSettings
+from assistant.settings import ChromaSettings, StoreSettings
+from retrieval.chroma_store import StoreError
+from retrieval.store_lock import StoreBusy
 from tests.helpers import make_settings, write
 from tests.retrieval.chunk_store_contract import ChunkStoreContract
+from tests.retrieval.store_helpers import (
+    lock_held_by_another_process,
+    postgres_database,
+    process_env,
+)
 
 pytestmark = pytest.mark.server
 
@@ -56,7 +64,27 @@ def chroma_server(tmp_path_factory):
     process.wait(timeout=20)
 
 
-def test_ingest_and_hybrid_search_through_a_chroma_server(chroma_server, tmp_path, kb_factory):
+@pytest.fixture(scope="module")
+def lock_database():
+    with postgres_database() as url:
+        yield url
+
+
+def server_settings(folder, port, lock_url=None, **ingest):
+    """Settings of a worker of the shared server: the store lock lives in PostgreSQL."""
+    settings = make_settings(folder).model_copy(
+        update={"chroma": ChromaSettings(host="127.0.0.1", port=port)}
+    )
+    if lock_url:
+        ingest["lock_url"] = SecretStr(lock_url)
+    return settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update=ingest)} if ingest else {}
+    )
+
+
+def test_ingest_and_hybrid_search_through_a_chroma_server(
+    chroma_server, tmp_path, kb_factory, lock_database
+):
     root = tmp_path / "kb"
     write(
         root / "deal.md",
@@ -66,9 +94,7 @@ def test_ingest_and_hybrid_search_through_a_chroma_server(chroma_server, tmp_pat
         root / "mdf.md",
         "---\ndoc_type: program_rule\n---\n# MDF\n\nMDF accrues at 3% of revenue.\n",
     )
-    settings = make_settings(tmp_path).model_copy(
-        update={"chroma": ChromaSettings(host="127.0.0.1", port=chroma_server)}
-    )
+    settings = server_settings(tmp_path, chroma_server, lock_database)
     kb = kb_factory(settings)
     assert kb.ingest([root]).files_indexed == 2
     assert kb.store.location.startswith("http://127.0.0.1")
@@ -87,11 +113,43 @@ def test_ingest_and_hybrid_search_through_a_chroma_server(chroma_server, tmp_pat
         )
 
     # A second worker with its own (empty) local folder rebuilds the lexical index from the server.
-    other = kb_factory(
-        make_settings(tmp_path / "worker2").model_copy(update={"chroma": settings.chroma})
-    )
+    other = kb_factory(server_settings(tmp_path / "worker2", chroma_server, lock_database))
     hits = other.retriever.retrieve("MDF accrues", gold, k=1, mode="lexical")
     assert hits and "3%" in hits[0].text
+
+
+def test_ingests_into_a_shared_server_from_two_hosts_take_turns(
+    chroma_server, tmp_path, kb_factory, lock_database
+):
+    root = tmp_path / "kb"
+    write(root / "a.md", "---\ndoc_type: faq\n---\n# A\n\nAnswer A.\n")
+    settings = server_settings(
+        tmp_path / "worker", chroma_server, lock_database, lock_timeout=0.3
+    ).model_copy(update={"store": StoreSettings(dir=tmp_path / "worker", collection="turns")})
+    # The other writer has its own local folder: only the PostgreSQL lock is shared.
+    env = process_env(
+        PA_STORE_DIR=str(tmp_path / "other-host"),
+        PA_STORE_COLLECTION="turns",
+        PA_CHROMA_HOST="127.0.0.1",
+        PA_CHROMA_PORT=str(chroma_server),
+        PA_INGEST_LOCK_URL=lock_database,
+    )
+    kb = kb_factory(settings)
+    with lock_held_by_another_process(env) as pid, pytest.raises(StoreBusy) as busy:
+        kb.ingest([root])
+
+    assert f"pid {pid} on " in str(busy.value) and "chroma://127.0.0.1" in str(busy.value)
+    assert kb.ingest([root]).files_indexed == 1
+
+
+def test_a_shared_server_without_a_lock_database_refuses_to_ingest(
+    chroma_server, tmp_path, kb_factory
+):
+    write(tmp_path / "kb" / "a.md", "---\ndoc_type: faq\n---\n# A\n\nAnswer A.\n")
+    kb = kb_factory(server_settings(tmp_path, chroma_server))
+
+    with pytest.raises(StoreError, match="PA_INGEST_LOCK_URL"):
+        kb.ingest([tmp_path / "kb"])
 
 
 class TestChromaServerStore(ChunkStoreContract):
