@@ -1,5 +1,5 @@
 """``python -m api …`` runs the ``partner-assistant`` CLI (api/cli.py)."""
 
-from api.cli import app
+from api.cli import main
 
-app(prog_name="partner-assistant")
+main()

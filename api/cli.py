@@ -1345,8 +1345,17 @@ def db_downgrade(
 
 # -- plug-ins: command groups of the layers above (evals) -----------------------------------
 # The eval commands live in evals/cli.py; they register through the ``partner_assistant.cli``
-# entry-point group, so the channel layer never imports the layer above it.
-def _register_plugins() -> None:
+# entry-point group, so the channel layer never imports the layer above it. They are added when
+# the command line starts (`main`), not on import, so evals/cli.py can import this module.
+_plugins_registered = False
+
+
+def register_plugins() -> None:
+    """Add the command groups other installed layers declare (idempotent)."""
+    global _plugins_registered
+    if _plugins_registered:
+        return
+    _plugins_registered = True
     for entry in package_metadata.entry_points(group="partner_assistant.cli"):
         try:
             sub_app = entry.load()
@@ -1356,4 +1365,7 @@ def _register_plugins() -> None:
         app.add_typer(sub_app, name=entry.name)
 
 
-_register_plugins()
+def main() -> None:
+    """The ``partner-assistant`` entry point: every command group, then the command line."""
+    register_plugins()
+    app(prog_name="partner-assistant")

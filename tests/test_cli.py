@@ -333,3 +333,20 @@ def test_insights_reports_the_gap_and_exports_it(manager_cli, corpus):
         "'diamond'" in report["topics"][0]["why"] and "in no document" in report["topics"][0]["why"]
     )
     assert table.exit_code == 0 and "1 abstained" in table.stdout
+
+
+def test_the_eval_commands_join_the_command_line_from_their_own_layer():
+    import subprocess
+    import sys
+
+    # evals/cli.py imports the CLI module first (as a test or script would), then the command
+    # line registers it: no circular import either way.
+    code = "import evals.cli; from api import cli; cli.register_plugins(); cli.app(['evals', '--help'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "retrieval" in done.stdout and "run" in done.stdout
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "api", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert listed.returncode == 0 and "evals" in listed.stdout
