@@ -1,5 +1,5 @@
 """``python -m api …`` runs the ``partner-assistant`` CLI (api/cli.py)."""
 
-from api.cli import main
+from api.cli import run
 
-main()
+run()

@@ -1346,7 +1346,7 @@ def db_downgrade(
 # -- plug-ins: command groups of the layers above (evals) -----------------------------------
 # The eval commands live in evals/cli.py; they register through the ``partner_assistant.cli``
 # entry-point group, so the channel layer never imports the layer above it. They are added when
-# the command line starts (`main`), not on import, so evals/cli.py can import this module.
+# the command line starts (`run`), not on import, so evals/cli.py can import this module.
 _plugins_registered = False
 
 
@@ -1365,7 +1365,7 @@ def register_plugins() -> None:
         app.add_typer(sub_app, name=entry.name)
 
 
-def main() -> None:
+def run() -> None:
     """The ``partner-assistant`` entry point: every command group, then the command line."""
     register_plugins()
     app(prog_name="partner-assistant")

@@ -166,7 +166,8 @@ class Handoff(BaseModel):
     created_at: str
     answer_id: str | None = None
     conversation_id: str | None = None
-    reason: HandoffReason = "no_source"
+    # Why the assistant did not answer; None when shown to a partner (managers only).
+    reason: HandoffReason | None = "no_source"
     comment: str = ""
     assignee: str | None = None
     reply: str | None = None

@@ -47,6 +47,7 @@ from assistant.models import (
     Draft,
     DraftRequest,
     Handoff,
+    HandoffReason,
     PartnerProfile,
     Question,
     Recommendation,
@@ -309,7 +310,7 @@ class AssistantService:
             if answer is not None and stream:
                 yield from _token_events(answer.answer)
         if answer is None:
-            answer = self._abstain(question, caller, standalone, sources, language)
+            answer = self._abstain(question, caller, standalone, sources, language, trace)
             if stream:
                 yield from _token_events(answer.answer)
         answer.standalone_question = standalone if standalone != question.text else None
@@ -536,6 +537,7 @@ class AssistantService:
         standalone: str,
         sources: list[SearchHit],
         language: str,
+        trace: AnswerTrace | None = None,
     ) -> Answer:
         evidence = [citation_for(n, h) for n, h in enumerate(sources, start=1)]
         # The answer's id is chosen now so the hand-off can point at the answer it came from.
@@ -546,6 +548,7 @@ class AssistantService:
             evidence=evidence,
             answer_id=answer_id,
             conversation_id=question.conversation_id,
+            reason=self._handoff_reason(standalone, caller, sources, trace),
         )
         return Answer(
             answer_id=answer_id,
@@ -557,6 +560,48 @@ class AssistantService:
             prompt=self.read_prompt.ref,
             handoff_id=handoff.id,
         )
+
+    def _handoff_reason(
+        self,
+        question: str,
+        caller: CallerContext,
+        sources: list[SearchHit],
+        trace: AnswerTrace | None,
+    ) -> HandoffReason:
+        """Why the assistant did not answer, for the channel manager who takes over:
+
+        - ``access``: documents the caller may not see match the question better than anything
+          they may see (a Silver partner asking for the Platinum fund amount);
+        - ``unclear``: the reader wrote an answer from the caller's own sources but it failed
+          verification (the sources touch the question without settling it);
+        - ``no_source``: nothing relevant was found.
+
+        Only managers see the reason (:meth:`shown_to`); the partner's message is the same."""
+        floor = self.settings.answer.min_relevance
+        own_best = max((h.relevance or -1.0 for h in sources), default=-1.0)
+        if not is_manager(caller):
+            everyone = CallerContext(role="channel_manager", as_of=caller.as_of)
+            wider = self.kb.retriever.retrieve(question, everyone, k=3)
+            named = sorted({h.source for h in wider})
+            browsed = self.kb.retriever.browse(caller, {"source": {"$in": named}}) if named else []
+            visible = {h.source for h in browsed}
+            hidden_best = max(
+                (h.relevance or -1.0 for h in wider if h.source not in visible), default=-1.0
+            )
+            if hidden_best >= floor and hidden_best > own_best:
+                return "access"
+        reply = (trace.reply or "").strip() if trace is not None else ""
+        if reply and not reply.upper().startswith("NOT FOUND"):
+            return "unclear"
+        return "no_source"
+
+    @staticmethod
+    def shown_to(handoff: Handoff, caller: CallerContext | None) -> Handoff:
+        """The hand-off as ``caller`` may see it: why the assistant did not answer is for
+        channel managers (a partner learns nothing about documents they may not see)."""
+        if caller is None or is_manager(caller):
+            return handoff
+        return handoff.model_copy(update={"reason": None})
 
     def _record(self, question: Question, caller: CallerContext, answer: Answer) -> Answer:
         conversation_id = question.conversation_id or self.records.start_conversation(caller)
@@ -618,6 +663,21 @@ class AssistantService:
         """The partner asked for a person: confirm the offered hand-off or create one. With a
         ``caller``, the answer must be one of theirs. A reply is due
         ``settings.handoff.response_hours`` from now (the partner is told so)."""
+        handoff = self._confirm_or_create_handoff(
+            answer_id, question, caller, conversation_id, comment, slack_channel, slack_thread_ts
+        )
+        return self.shown_to(handoff, caller)
+
+    def _confirm_or_create_handoff(
+        self,
+        answer_id: str | None,
+        question: str | None,
+        caller: CallerContext | None,
+        conversation_id: str | None,
+        comment: str,
+        slack_channel: str | None,
+        slack_thread_ts: str | None,
+    ) -> Handoff:
         if answer_id and caller is not None:
             self._owned_answer(answer_id, caller)
         caller = caller or CallerContext()
@@ -661,7 +721,9 @@ class AssistantService:
             if not caller.partner_id:
                 return HandoffPage(items=[], total=0, limit=filters.limit, offset=filters.offset)
             filters = filters.model_copy(update={"partner_id": caller.partner_id})
-        return self.records.search_handoffs(filters)
+        page = self.records.search_handoffs(filters)
+        page.items = [self.shown_to(h, caller) for h in page.items]
+        return page
 
     def get_handoff(self, handoff_id: str, caller: CallerContext | None = None) -> Handoff:
         """Someone else's hand-off looks exactly like a missing one."""
@@ -672,7 +734,7 @@ class AssistantService:
             and not owns_handoff(handoff.caller, caller)
         ):
             raise RecordNotFound(f"no hand-off {handoff_id!r}")
-        return handoff
+        return self.shown_to(handoff, caller)
 
     def assign_handoff(
         self, handoff_id: str, caller: CallerContext, assignee: str | None = None

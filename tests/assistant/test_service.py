@@ -66,10 +66,24 @@ def test_unanswerable_question_abstains_and_records_a_handoff(make_service):
 def test_a_tier_that_only_hears_of_a_benefit_gets_a_handoff_not_a_guess(make_service):
     service, _ = make_service()
     question = "How much money can we get from the Platinum Innovation Fund?"
-    silver = ask(service, question, SILVER_EMEA)
+    partner = CallerContext(tier="silver", region="emea", partner_id="acme")
+    silver = ask(service, question, partner)
     platinum = ask(service, question, CallerContext(tier="platinum", region="emea"))
     assert silver.path == "abstained" and silver.handoff_offered
     assert platinum.path != "abstained" and "25,000 USD" in platinum.answer
+    # The manager taking over learns why: the answer is in a document Silver may not see ...
+    assert service.get_handoff(silver.handoff_id).reason == "access"
+    manager = CallerContext(role="channel_manager")
+    assert service.get_handoff(silver.handoff_id, caller=manager).reason == "access"
+    # ... and the partner learns nothing about documents they may not see.
+    assert service.get_handoff(silver.handoff_id, caller=partner).reason is None
+
+
+def test_a_question_nothing_covers_is_handed_off_as_no_source(make_service):
+    service, _ = make_service()
+    answer = ask(service, "How many vacation days do Altaris employees get?")
+    assert answer.path == "abstained"
+    assert service.get_handoff(answer.handoff_id).reason == "no_source"
 
 
 @pytest.mark.parametrize(
@@ -193,6 +207,9 @@ def test_a_figure_read_from_another_tiers_row_fails_verification(make_service):
         CallerContext(tier="gold", region="apac"),
     )
     assert answer.path != "generated" and "22%" not in answer.answer
+    # The reader answered from the sources but could not be verified: a person should look.
+    assert answer.path == "abstained"
+    assert service.get_handoff(answer.handoff_id).reason == "unclear"
 
 
 def test_reader_saying_not_found_abstains_with_a_handoff(make_service):
