@@ -18,6 +18,12 @@ the same `AssistantService` as the API, and turns the :class:`Answer` back into 
   line saying a person was asked;
 - the App Home tab shows what the bot is for and the starter questions.
 
+It speaks the partner's language (the ``"slack"`` strings of :mod:`api.i18n`): an answer's
+buttons and hints in the answer's ``language``; what a click says back (thanks, the comment box,
+the hand-off confirmation) in the language its buttons carry, else the user's ``locale`` when the
+payload has one, else ``PA_SLACK_DEFAULT_LANGUAGE``; notices before an answer exists ("Looking
+that up…", busy) in the question's detected language; the App Home in the default language.
+
 Who asks decides what may be retrieved, and that comes only from settings (:func:`caller_for`).
 
 Two ways to run it (settings checked by :mod:`api.slack_config`): mounted on the API
@@ -46,6 +52,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from starlette.concurrency import run_in_threadpool
 
+from api.i18n import languages, pick_language, starter_questions
 from api.shared_state import SharedState
 from api.slack_blocks import (
     COMMENT_BLOCK,
@@ -62,17 +69,21 @@ from api.slack_blocks import (
     handoff_requested_blocks,
     home_view,
     notice_blocks,
+    parse_button_value,
+    slack_strings,
     split_text,
 )
 from api.slack_config import check_http, check_socket_mode
 from api.throttling import QueueFull
+from assistant.answering.language import detect_language
 from assistant.models import Answer, CallerContext, Handoff, Question, Turn
 from assistant.settings import Settings, SlackSettings
 from retrieval.access import AccessError
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER = "Looking that up…"
+# "Looking that up…" in every language: a thread's history leaves these out.
+PLACEHOLDERS = frozenset(slack_strings(code)("placeholder") for code in languages())
 NOTICE = ":warning: "  # our notices start with this, so thread history can leave them out
 HISTORY_TURNS = 8  # as the API: the last four exchanges
 THREAD_FETCH = 200  # messages read from a thread (Slack's recommended page size)
@@ -91,7 +102,11 @@ def caller_for(user_id: str | None, channel_id: str | None, slack: SlackSettings
        in DMs and internal channels.
     3. Everyone else is a partner at ``default_tier``/``default_region``; when those are unset
        only content open to every partner is in scope.
+
+    The caller's ``language`` is ``slack.default_language``: the answer's language when the
+    question is too short to tell.
     """
+    language = slack.default_language
     partner = slack.channel_partners.get(channel_id or "")
     if partner is not None:
         return CallerContext(
@@ -99,10 +114,13 @@ def caller_for(user_id: str | None, channel_id: str | None, slack: SlackSettings
             partner_id=partner.get("partner_id"),
             tier=partner.get("tier"),
             region=partner.get("region"),
+            language=language,
         )
     if user_id and user_id in slack.manager_user_ids:
-        return CallerContext(role="channel_manager")
-    return CallerContext(role="partner", tier=slack.default_tier, region=slack.default_region)
+        return CallerContext(role="channel_manager", language=language)
+    return CallerContext(
+        role="partner", tier=slack.default_tier, region=slack.default_region, language=language
+    )
 
 
 def unescape(text: str) -> str:
@@ -143,7 +161,7 @@ def thread_history(
             bot_id and message.get("bot_id") == bot_id
         )
         if ours:
-            if text != PLACEHOLDER and not text.startswith(NOTICE):
+            if text not in PLACEHOLDERS and not text.startswith(NOTICE):
                 turns.append(Turn(role="assistant", content=unescape(text)))
         elif not message.get("bot_id") and not message.get("subtype"):
             said = question_from(text, bot_user_id)
@@ -182,6 +200,16 @@ class SlackBot:
         bolt.view(FEEDBACK_COMMENT)(self.on_feedback_comment)
         bolt.event("app_home_opened")(self.on_home_opened)
 
+    def language(self, *hints: str | None) -> str:
+        """The first of ``hints`` the bot has strings for (an answer's language, a Slack
+        locale such as ``de-DE``), else ``PA_SLACK_DEFAULT_LANGUAGE``."""
+        return pick_language(*hints, self.settings.slack.default_language)
+
+    def question_language(self, text: str) -> str:
+        """The language of a question not yet answered, detected as the service detects it."""
+        supported = tuple(self.settings.answer.languages)
+        return self.language(detect_language(text, self.settings.slack.default_language, supported))
+
     def _once_per_event(self, req: Any, resp: BoltResponse, next: Callable[[], None]) -> Any:
         """Slack redelivers an event it thinks failed (``X-Slack-Retry-Num``, for a timeout, an
         error or no reason given), possibly to another worker; each ``event_id`` is handled
@@ -218,33 +246,38 @@ class SlackBot:
         channel = event["channel"]
         text = question_from(event.get("text") or "", context.bot_user_id)
         if not text:
-            self._post(
-                client,
-                channel,
-                reply_ts,
-                "Ask me a question, for example: _How do I register a deal?_",
-            )
+            t = slack_strings(self.language())
+            example = escape((starter_questions(t.language) or ["…"])[0])
+            self._post(client, channel, reply_ts, t("askHint", example=example))
             return
+        t = slack_strings(self.question_language(text))
         if len(text) > MAX_QUESTION:
-            self._post(
-                client,
-                channel,
-                reply_ts,
-                f"That question is too long ({len(text)} "
-                f"characters); please keep it under {MAX_QUESTION}.",
-            )
+            notice = t("tooLong", length=len(text), limit=MAX_QUESTION)
+            self._post(client, channel, reply_ts, notice)
             return
-        placeholder = client.chat_postMessage(channel=channel, thread_ts=reply_ts, text=PLACEHOLDER)
-        fallback, blocks = self._answer(event, client, context, text, {placeholder["ts"]})
+        placeholder = client.chat_postMessage(
+            channel=channel, thread_ts=reply_ts, text=t("placeholder")
+        )
+        fallback, blocks = self._answer(
+            event, client, context, text, {placeholder["ts"]}, t.language
+        )
         client.chat_update(channel=channel, ts=placeholder["ts"], text=fallback, blocks=blocks)
 
     def _answer(
-        self, event: dict[str, Any], client: WebClient, context: Any, text: str, skip: set[str]
+        self,
+        event: dict[str, Any],
+        client: WebClient,
+        context: Any,
+        text: str,
+        skip: set[str],
+        language: str,
     ) -> tuple[str, list[dict[str, Any]]]:
-        """The answer's fallback text and blocks, or a notice saying why there is none."""
+        """The answer's fallback text and blocks, or a notice (in the question's ``language``)
+        saying why there is none."""
+        t = slack_strings(language)
         service = self.service
         if service is None:
-            return _notice("The assistant is still starting; please ask again in a minute.")
+            return _notice(t("starting"))
         history: list[Turn] = []
         if event.get("thread_ts"):
             history = thread_history(
@@ -255,27 +288,25 @@ class SlackBot:
                 bot_id=context.bot_id,
                 exclude=skip | {event["ts"]},
             )
+        # The language the question seems to be in is the caller's, as a token's claim is on
+        # the API: the service still detects its own, and an offered hand-off keeps this one.
         caller = caller_for(event.get("user"), event["channel"], self.settings.slack)
+        caller = caller.model_copy(update={"language": language})
         try:
             answer = self._ask(service, Question(text=text, caller=caller, history=history))
         except QueueFull:
-            return _notice("Many questions are waiting right now; please ask again in a minute.")
+            return _notice(t("busy"))
         except AccessError:
             log.error(
                 "Slack caller mapping names an unknown tier or region (channel %s)",
                 event["channel"],
             )
-            return _notice(
-                "This channel's assistant settings are incomplete; please tell "
-                "your channel manager."
-            )
+            return _notice(t("misconfigured"))
         except Exception:
             log.exception("Slack answer failed (channel %s)", event["channel"])
-            return _notice(
-                "Something went wrong while answering; please try again, or ask "
-                "your channel manager."
-            )
-        return answer_text(answer), answer_blocks(answer)
+            return _notice(t("failed"))
+        words = slack_strings(self.language(answer.language))
+        return answer_text(answer, words), answer_blocks(answer, words.language)
 
     def _ask(self, service: Any, question: Question) -> Answer:
         """Ask through the API's model queue (the local model answers one at a time); the
@@ -304,35 +335,38 @@ class SlackBot:
     ) -> None:
         ack()
         rating = "up" if action.get("action_id") == FEEDBACK_UP else "down"
-        answer_id = action.get("value") or ""
+        answer_id, language = parse_button_value(action.get("value") or "")
+        t = slack_strings(self.language(language, _locale(body)))
         service = self.service
         try:
             feedback = service.add_feedback(answer_id, rating, "")
-            text = "Thanks, your feedback helps us improve these answers."
+            text = t("feedbackThanks")
         except LookupError:
-            text = "I can't find that answer any more, so the feedback was not saved."
+            text = t("feedbackGone")
             feedback = None
         except Exception:
             log.exception("Slack feedback failed")
-            text = "Sorry, the feedback could not be saved; please try again."
+            text = t("feedbackFailed")
             feedback = None
         if (
             rating == "down"
             and feedback is not None
-            and self._ask_for_comment(client, body, feedback.id)
+            and self._ask_for_comment(client, body, feedback.id, t.language)
         ):
             return  # the comment box is the confirmation
         _ephemeral(client, body, text)
 
     @staticmethod
-    def _ask_for_comment(client: WebClient, body: dict[str, Any], feedback_id: str) -> bool:
+    def _ask_for_comment(
+        client: WebClient, body: dict[str, Any], feedback_id: str, language: str
+    ) -> bool:
         """Open the comment box after 👎 (``views.open`` needs the click's ``trigger_id``,
         valid for three seconds); False when Slack would not open it."""
         trigger = body.get("trigger_id")
         if not trigger:
             return False
         try:
-            client.views_open(trigger_id=trigger, view=feedback_modal(feedback_id))
+            client.views_open(trigger_id=trigger, view=feedback_modal(feedback_id, language))
             return True
         except SlackApiError as exc:
             log.warning("could not open the feedback comment box: %s", exc.response.get("error"))
@@ -355,13 +389,14 @@ class SlackBot:
             log.warning("feedback comment for an unknown rating was dropped")
 
     def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
-        """Publish the App Home tab (what the bot is for, starter questions) when it opens."""
+        """Publish the App Home tab (what the bot is for, starter questions) when it opens, in
+        the user's locale when the event has one, else the default language."""
         if event.get("tab") not in (None, "home") or not event.get("user"):
             return
-        from api.routes.widget import starter_questions
-
+        language = self.language(_text(event.get("locale")))
+        view = home_view(starter_questions(language), language)
         try:
-            client.views_publish(user_id=event["user"], view=home_view(starter_questions("en")))
+            client.views_publish(user_id=event["user"], view=view)
         except SlackApiError as exc:
             log.warning("could not publish the App Home tab: %s", exc.response.get("error"))
 
@@ -373,39 +408,39 @@ class SlackBot:
         client: WebClient,
     ) -> None:
         ack()
+        answer_id, language = parse_button_value(action.get("value") or "")
+        t = slack_strings(self.language(language, _locale(body)))
         channel = (body.get("channel") or {}).get("id")
         caller = caller_for((body.get("user") or {}).get("id"), channel, self.settings.slack)
         message = body.get("message") or {}
         try:
             handoff = self.service.request_handoff(
-                answer_id=action.get("value"),
-                caller=caller,
+                answer_id=answer_id,
+                caller=caller.model_copy(update={"language": t.language}),
                 slack_channel=channel,
                 slack_thread_ts=message.get("thread_ts") or message.get("ts"),
             )
-            hours = self.settings.handoff.response_hours
-            text = (
-                "I've passed your question to your channel manager "
-                f"(reference `{handoff.reference}`); expect a reply in this thread within "
-                f"{hours:g} hours."
-            )
-            _mark_handoff_requested(client, body, handoff.reference)
+            hours = f"{self.settings.handoff.response_hours:g}"
+            text = t("handoffConfirmed", ref=escape(handoff.reference), hours=hours)
+            _mark_handoff_requested(client, body, handoff.reference, t.language)
         except LookupError:
-            text = "I can't find that answer any more; please ask again and press the button."
+            text = t("handoffGone")
         except Exception:
             log.exception("Slack hand-off failed")
-            text = "Sorry, the hand-off could not be recorded; please contact your channel manager."
+            text = t("handoffFailed")
         _ephemeral(client, body, text)
 
 
 def post_manager_reply(settings: Settings, handoff: Handoff) -> bool:
     """Post a channel manager's reply into the Slack thread the hand-off came from (when it
-    came from Slack and a bot token is set); True when it was posted."""
+    came from Slack and a bot token is set); True when it was posted. Its heading is in the
+    hand-off's language (the one its confirmation was in), else the default."""
     token = settings.slack.bot_token
     if not (handoff.slack_channel and handoff.reply and token is not None):
         return False
     client = WebClient(token=token.get_secret_value(), base_url=settings.slack.api_url)
-    text = f"*Reply from your channel manager* ({handoff.reference}):\n{escape(handoff.reply)}"
+    t = slack_strings(pick_language(handoff.caller.language, settings.slack.default_language))
+    text = f"*{t('managerReply')}* ({escape(handoff.reference)}):\n{escape(handoff.reply)}"
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in split_text(text)]
     client.chat_postMessage(
         channel=handoff.slack_channel,
@@ -420,9 +455,11 @@ def _notice(text: str) -> tuple[str, list[dict[str, Any]]]:
     return NOTICE + text, notice_blocks(NOTICE + text)
 
 
-def _mark_handoff_requested(client: WebClient, body: dict[str, Any], reference: str) -> None:
-    """Replace the answer's buttons with a line that a person was asked (best effort: the
-    private confirmation has already said so)."""
+def _mark_handoff_requested(
+    client: WebClient, body: dict[str, Any], reference: str, language: str
+) -> None:
+    """Replace the answer's buttons with a line that a person was asked, in ``language`` (best
+    effort: the private confirmation has already said so)."""
     channel = (body.get("channel") or {}).get("id")
     message = body.get("message") or {}
     if not channel or not message.get("ts") or not message.get("blocks"):
@@ -431,11 +468,22 @@ def _mark_handoff_requested(client: WebClient, body: dict[str, Any], reference: 
         client.chat_update(
             channel=channel,
             ts=message["ts"],
-            text=message.get("text") or "Hand-off requested",
-            blocks=handoff_requested_blocks(message["blocks"], reference),
+            text=message.get("text") or slack_strings(language)("handoffMarkedText"),
+            blocks=handoff_requested_blocks(message["blocks"], reference, language),
         )
     except SlackApiError as exc:
         log.warning("could not mark the hand-off on the answer: %s", exc.response.get("error"))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _locale(body: dict[str, Any]) -> str | None:
+    """The clicking user's Slack locale (``de-DE``) when the payload carries one; Slack sends
+    it only to some apps, and it is never looked up (that would be a ``users.info`` call)."""
+    user = body.get("user")
+    return _text(user.get("locale")) if isinstance(user, dict) else None
 
 
 def _ephemeral(client: WebClient, body: dict[str, Any], text: str) -> None:

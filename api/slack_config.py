@@ -15,6 +15,7 @@ imports nothing heavy so the CLI can check before loading a model.
 
 from __future__ import annotations
 
+from api.i18n import languages
 from assistant.settings import SlackSettings
 
 
@@ -43,6 +44,7 @@ def check_http(slack: SlackSettings) -> None:
             "`partner-assistant slack`"
         )
     _check_bot_token(slack)
+    _check_language(slack)
 
 
 def check_socket_mode(slack: SlackSettings) -> None:
@@ -61,6 +63,7 @@ def check_socket_mode(slack: SlackSettings) -> None:
             "(Basic Information > App-Level Tokens)"
         )
     _check_bot_token(slack)
+    _check_language(slack)
 
 
 def _check_bot_token(slack: SlackSettings) -> None:
@@ -69,4 +72,12 @@ def _check_bot_token(slack: SlackSettings) -> None:
         raise SlackConfigError(
             "PA_SLACK_BOT_TOKEN holds an app-level token (xapp-…): use the Bot User OAuth "
             "Token (xoxb-…) and put the app-level token in PA_SLACK_APP_TOKEN"
+        )
+
+
+def _check_language(slack: SlackSettings) -> None:
+    if slack.default_language not in languages():
+        raise SlackConfigError(
+            f"PA_SLACK_DEFAULT_LANGUAGE={slack.default_language} has no UI strings: use one of "
+            f"{', '.join(languages())} (api/static/i18n/<language>.json)"
         )

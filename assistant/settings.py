@@ -161,6 +161,10 @@ class SlackSettings(BaseModel):
     default_region: str | None = None
     # channel id -> {"partner_id", "tier", "region"} for Slack Connect channels
     channel_partners: dict[str, dict[str, str]] = {}
+    # The bot's language when nothing says otherwise (PA_SLACK_DEFAULT_LANGUAGE): the App Home,
+    # and a button or notice whose answer's language is unknown; also the language hint for a
+    # question too short to tell. One of the UI languages the API ships (checked at start).
+    default_language: str = Field("en", pattern=r"^[a-z]{2,3}$")
 
 
 class ApiSettings(BaseModel):

@@ -10,9 +10,7 @@ portal's secret, and the API refuses them whenever demo mode is off.
 from __future__ import annotations
 
 import html
-import json
 from datetime import date, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -21,31 +19,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import AuthError
+from api.i18n import messages, pick_language, starter_questions
 from api.schemas import Suggestions
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 router = APIRouter(tags=["widget"])
-
-
-def languages() -> list[str]:
-    """The UI languages the widget ships strings for (one JSON file each)."""
-    return sorted(path.stem for path in (STATIC_DIR / "i18n").glob("*.json"))
-
-
-@lru_cache(maxsize=8)
-def _messages(language: str) -> dict[str, object]:
-    path = STATIC_DIR / "i18n" / f"{language}.json"
-    if not path.is_file():
-        path = STATIC_DIR / "i18n" / "en.json"
-        language = "en"
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def starter_questions(language: str) -> list[str]:
-    """The starter questions in ``language`` (English if there is no translation): the widget
-    and Slack's App Home show the same ones."""
-    suggestions = _messages(language).get("suggestions", [])
-    return [str(q) for q in suggestions] if isinstance(suggestions, list) else []
 
 
 ONBOARDING_STARTER = "Your onboarding"
@@ -77,12 +55,11 @@ def suggestions(
     A partner whose token says they joined within ``PA_RULES_ONBOARDING_WINDOW_DAYS`` also gets
     "Your onboarding" first; ``actions`` maps it to the route the widget calls instead of chat.
     """
-    messages = _messages(lang)
-    language = lang if (STATIC_DIR / "i18n" / f"{lang}.json").is_file() else "en"
-    items = starter_questions(lang)
+    language = pick_language(lang)
+    items = starter_questions(language)
     actions: dict[str, str] = {}
     if _recently_joined(request, bearer):
-        label = str(messages.get("onboardingStarter") or ONBOARDING_STARTER)
+        label = str(messages(language).get("onboardingStarter") or ONBOARDING_STARTER)
         items.insert(0, label)
         actions[label] = ONBOARDING_ROUTE
     return Suggestions(language=language, suggestions=items, actions=actions)
@@ -134,7 +111,7 @@ def demo_page(
     tiers, regions = settings.access.tiers, settings.access.regions
     tier = tier if tier is not None and tier in tiers else tiers[min(2, len(tiers) - 1)]
     region = region if region is not None and region in regions else regions[0]
-    lang = lang if lang in languages() else "en"
+    lang = pick_language(lang)
     sub = "demo-partner"
     # The demo partner joined recently, so the widget shows the onboarding starter.
     joined = (date.today() - timedelta(days=20)).isoformat()

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from api.i18n import languages, starter_questions, strings
 from api.slack import caller_for, mount_slack, post_manager_reply, question_from
 from api.slack_blocks import (
     MAX_BLOCKS,
@@ -29,8 +30,13 @@ from api.slack_blocks import (
     MAX_SECTION_TEXT,
     answer_blocks,
     answer_mrkdwn,
+    feedback_modal,
+    handoff_hint,
+    parse_button_value,
     split_text,
 )
+from api.slack_config import SlackConfigError
+from assistant.answering.messages import message
 from assistant.llm import ScriptedChatModel
 from assistant.models import Answer, CallerContext, Citation
 from assistant.records import RecordStore
@@ -166,12 +172,12 @@ def dm(text: str, **extra):
     return {**event, **extra}
 
 
-def click(web, action_id: str, value: str, *, user="U1", channel="C1", thread_ts=None):
+def click(web, action_id: str, value: str, *, user="U1", channel="C1", thread_ts=None, locale=None):
     payload = {
         "type": "block_actions",
         "api_app_id": "A1",
         "team": {"id": "T1"},
-        "user": {"id": user},
+        "user": {"id": user, **({"locale": locale} if locale else {})},
         "channel": {"id": channel},
         "message": {"ts": "1700000000.000009", "thread_ts": thread_ts},
         "trigger_id": "trig",
@@ -205,6 +211,11 @@ def answered(fake, count: int = 1):
 
 
 def answer_id_of(update) -> str:
+    return parse_button_value(button_value_of(update))[0]
+
+
+def button_value_of(update) -> str:
+    """What the answer's buttons carry (the answer id and the language they speak)."""
     actions = [b for b in update.args["blocks"] if b["type"] == "actions"]
     return actions[0]["elements"][0]["value"]
 
@@ -600,8 +611,6 @@ def _click_with_message(web, action_id: str, value: str, message: dict):
 
 
 def test_app_home_shows_the_starter_questions(web, fake_slack):
-    from api.routes.widget import starter_questions
-
     send_event(web, {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"})
     published = fake_slack.wait_for("views.publish")[0]
     assert published.response["ok"], published.response
@@ -982,3 +991,182 @@ def test_a_redelivery_to_another_worker_is_not_answered_again(slack_settings, se
 
     assert len(service.questions) == 1
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+# -- the partner's language ----------------------------------------------------------------------
+
+GERMAN_UNANSWERABLE = "Wie wird das Wetter auf dem Jupiter am nächsten Dienstag?"
+DE = strings("slack", "de")
+EN = strings("slack", "en")
+
+
+def _buttons(update) -> list[dict]:
+    [actions] = [b for b in update.args["blocks"] if b["type"] == "actions"]
+    return actions["elements"]
+
+
+def _context_texts(blocks) -> list[str]:
+    return [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+
+
+def test_a_german_question_gets_german_buttons_and_the_german_refusal(web, fake_slack, service):
+    send_event(web, mention(GERMAN_UNANSWERABLE))
+    update = answered(fake_slack)[0]
+    placeholder = fake_slack.calls_to("chat.postMessage")[0]
+
+    assert placeholder.args["text"] == DE("placeholder")
+    assert update.args["blocks"][0]["text"]["text"] == message("abstain", "de")
+    assert handoff_hint(DE) in _context_texts(update.args["blocks"])
+    buttons = _buttons(update)
+    assert [b["text"]["text"] for b in buttons] == ["👍", "👎", "Mit einer Person sprechen"]
+    assert [b["accessibility_label"] for b in buttons] == [
+        DE("helped"),
+        DE("notHelped"),
+        DE("handoffLabel"),
+    ]
+    assert all(b["value"].endswith("|de") for b in buttons)
+    assert "Talk to a person" not in json.dumps(update.args["blocks"])
+    assert service.questions[0].caller.language == "de"
+
+
+def test_an_english_question_keeps_the_english_words(web, fake_slack, service):
+    send_event(web, mention(QUESTION))
+    update = answered(fake_slack)[0]
+
+    assert fake_slack.calls_to("chat.postMessage")[0].args["text"] == "Looking that up…"
+    buttons = _buttons(update)
+    assert [(b["text"]["text"], b["accessibility_label"]) for b in buttons] == [
+        ("👍", "This answer helped"),
+        ("👎", "This answer did not help; add a comment"),
+        ("Talk to a person", "Ask your channel manager to follow up on this question"),
+    ]
+    assert buttons[0]["value"] == f"{answer_id_of(update)}|en"
+
+
+def test_the_comment_box_and_the_handoff_confirmation_speak_the_answers_language(
+    web, fake_slack, service, slack_settings
+):
+    send_event(web, mention(GERMAN_UNANSWERABLE, ts="1700000400.000001"))
+    update = answered(fake_slack)[0]
+    value = button_value_of(update)
+
+    click(web, "feedback_down", value)
+    fake_slack.wait_for("views.open")
+    view = fake_slack.views[0]
+    assert (view["title"]["text"], view["submit"]["text"], view["close"]["text"]) == (
+        "Was lief schief?",
+        "Senden",
+        "Überspringen",
+    )
+    assert view["blocks"][0]["label"]["text"] == DE("commentLabel")
+
+    posted = {"ts": update.args["ts"], "thread_ts": "1700000400.000001"}
+    posted |= {"text": update.args["text"], "blocks": update.args["blocks"]}
+    _click_with_message(web, "handoff", value, posted)
+    confirmation = fake_slack.wait_for("chat.postEphemeral")[0]
+    [handoff] = service.records.list_handoffs(status="requested")
+    assert confirmation.args["text"] == (
+        "Ich habe Ihre Frage an Ihren Channel Manager weitergegeben "
+        f"(Referenz `{handoff.reference}`); Sie erhalten innerhalb von 24 Stunden eine Antwort "
+        "in diesem Thread."
+    )
+    marked = fake_slack.wait_for("chat.update", 2)[-1].args["blocks"]
+    assert _context_texts(marked)[-1] == DE("handoffMarked", ref=handoff.reference)
+    assert handoff_hint(DE) not in _context_texts(marked)  # the hint went with the buttons
+
+    manager = CallerContext(role="channel_manager", partner_id="alice")
+    assert post_manager_reply(slack_settings, service.reply_handoff(handoff.id, manager, "Ja."))
+    reply = fake_slack.calls_to("chat.postMessage")[-1]
+    assert reply.args["text"].startswith("*Antwort Ihres Channel Managers*")
+
+
+@pytest.fixture
+def spanish_web(slack_settings, service):
+    """The bot with ``PA_SLACK_DEFAULT_LANGUAGE=es``."""
+    slack = slack_settings.slack.model_copy(update={"default_language": "es"})
+    app = FastAPI()
+    bolt = mount_slack(app, slack_settings.model_copy(update={"slack": slack}), service)
+    with TestClient(app) as client:
+        yield client
+    bolt.listener_runner.listener_executor.shutdown(wait=True)
+
+
+def test_a_button_without_a_language_speaks_the_users_locale(spanish_web, fake_slack, service):
+    send_event(spanish_web, mention(QUESTION))
+    answer_id = answer_id_of(answered(fake_slack)[0])
+
+    click(spanish_web, "feedback_up", answer_id, locale="fr-FR")  # a message from before
+    confirmation = fake_slack.wait_for("chat.postEphemeral")[0]
+
+    assert confirmation.args["text"] == strings("slack", "fr")("feedbackThanks")
+
+
+def test_a_button_without_a_language_or_locale_speaks_the_default_language(
+    spanish_web, fake_slack, service
+):
+    click(spanish_web, "handoff", "no-such-answer")
+    confirmation = fake_slack.wait_for("chat.postEphemeral")[0]
+
+    assert confirmation.args["text"] == strings("slack", "es")("handoffGone")
+
+
+def test_a_buttons_language_wins_over_the_users_locale(web, fake_slack, service):
+    send_event(web, mention(QUESTION))
+    answer_id = answer_id_of(answered(fake_slack)[0])
+
+    click(web, "feedback_up", f"{answer_id}|ja", locale="de-DE")
+    confirmation = fake_slack.wait_for("chat.postEphemeral")[0]
+
+    assert confirmation.args["text"] == strings("slack", "ja")("feedbackThanks")
+    assert [f.rating for f in service.records.list_feedback(answer_id)] == ["up"]
+
+
+def test_app_home_speaks_the_default_language(spanish_web, fake_slack):
+    send_event(spanish_web, {"type": "app_home_opened", "user": "U1", "tab": "home"})
+    fake_slack.wait_for("views.publish")
+    home = fake_slack.views[0]
+
+    assert home["blocks"][0]["text"]["text"] == "Asistente para partners"
+    assert all(q in json.dumps(home, ensure_ascii=False) for q in starter_questions("es"))
+    assert starter_questions("es") != starter_questions("en")
+
+
+def test_a_short_question_is_answered_around_the_default_language(spanish_web, fake_slack):
+    send_event(spanish_web, mention("MDF?"))  # too short to tell its language
+    answered(fake_slack)
+
+    assert fake_slack.calls_to("chat.postMessage")[0].args["text"] == (
+        strings("slack", "es")("placeholder")
+    )
+
+
+def test_a_german_placeholder_is_not_part_of_the_history(web, fake_slack, service):
+    root = fake_slack.add_message("C1", f"<@{BOT_USER_ID}> {GERMAN_UNANSWERABLE}", user="U1")
+    fake_slack.add_message(
+        "C1", DE("placeholder"), user=BOT_USER_ID, bot=True, thread_ts=root["ts"]
+    )
+    follow_up = fake_slack.add_message("C1", "Und morgen?", user="U1", thread_ts=root["ts"])
+    send_event(web, mention("Und morgen?", ts=follow_up["ts"], thread_ts=root["ts"]))
+    answered(fake_slack)
+
+    assert [t.role for t in service.questions[0].history] == ["user"]
+
+
+@pytest.mark.parametrize("language", languages())
+def test_every_languages_words_fit_slacks_limits(language):
+    """Slack refuses a modal whose title, submit or close text is over 24 characters, and a
+    button whose text or accessibility label is over 75."""
+    t = strings("slack", language)
+    view = feedback_modal("f1", language)
+    assert all(len(view[k]["text"]) <= 24 for k in ("title", "submit", "close"))
+    answer = Answer(answer="…", path="abstained", answer_id="a1", language=language)
+    [actions] = [b for b in answer_blocks(answer) if b["type"] == "actions"]
+    for button in actions["elements"]:
+        assert len(button["text"]["text"]) <= 75 and len(button["accessibility_label"]) <= 75
+    assert t("handoff") in handoff_hint(t)
+
+
+def test_an_unknown_default_language_refuses_to_start(slack_settings):
+    slack = slack_settings.slack.model_copy(update={"default_language": "xx"})
+    with pytest.raises(SlackConfigError, match="PA_SLACK_DEFAULT_LANGUAGE"):
+        mount_slack(FastAPI(), slack_settings.model_copy(update={"slack": slack}))

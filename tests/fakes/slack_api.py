@@ -275,7 +275,7 @@ MAX_VIEW_BLOCKS = 100
 
 def _check_view(view: Any, kind: str) -> str | None:
     """Slack's answer to a view it would refuse (wrong type, a modal without its title or with a
-    title over 24 characters, too many blocks), or None."""
+    title, submit or close text over 24 characters, too many blocks), or None."""
     if not isinstance(view, dict) or view.get("type") != kind:
         return "invalid_arguments"
     blocks = view.get("blocks")
@@ -287,6 +287,9 @@ def _check_view(view: Any, kind: str) -> str | None:
             return "invalid_arguments"
         if any(b.get("type") == "input" for b in blocks) and not view.get("submit"):
             return "invalid_arguments"
+        for button in ("submit", "close"):
+            if len((view.get(button) or {}).get("text", "")) > MAX_VIEW_TITLE:
+                return "invalid_arguments"
     return None if _blocks_fit(blocks) else "invalid_blocks"
 
 
