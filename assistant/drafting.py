@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant import grounding
+from assistant.citations import citation_for
 from assistant.models import CallerContext, Citation, Draft, DraftRequest, SearchHit
 from assistant.prompt_files import load_prompt
 
@@ -107,7 +108,6 @@ def draft(service: Any, request: DraftRequest, caller: CallerContext) -> Draft:
             f"to customers is available to you{hint}"
         )
     used = sorted({e.source for e in evidence})
-    from assistant.service import citation_for
 
     first_hit: dict[str, SearchHit] = {}  # one citation per document
     for n in used:
@@ -485,35 +485,13 @@ def _boundary(phrase: str) -> str:
 def _visible_metadata(
     service: Any, caller: CallerContext, doc_types: tuple[str, ...]
 ) -> list[dict[str, Any]]:
-    from retrieval.access import AccessFilter
-
-    kb = service.kb
-    kb.retriever.sync()
-    access = AccessFilter.build(caller, service.settings.access, kb.retriever._documents)
-    where = {"$and": [*access.where()["$and"], {"doc_type": {"$in": list(doc_types)}}]}
-    found = kb.store.chunks.get(where=where, include=["metadatas"])
-    return [m for m in found["metadatas"] if kb.retriever._committed(m)]
+    """The metadata of every chunk of these document types the caller may see."""
+    where = {"doc_type": {"$in": list(doc_types)}}
+    return [hit.metadata for hit in service.kb.retriever.browse(caller, where)]
 
 
 def _chunks_of(service: Any, caller: CallerContext, sources: set[str]) -> list[SearchHit]:
     """Every chunk of the given documents that the caller may see."""
     if not sources:
         return []
-    from retrieval.access import AccessFilter
-
-    kb = service.kb
-    access = AccessFilter.build(caller, service.settings.access, kb.retriever._documents)
-    where = {"$and": [*access.where()["$and"], {"source": {"$in": sorted(sources)}}]}
-    found = kb.store.chunks.get(where=where, include=["documents", "metadatas"])
-    return [
-        SearchHit(
-            chunk_id=i,
-            doc_id=m.get("doc_id", ""),
-            source=m.get("source", ""),
-            section=m.get("section", ""),
-            text=t,
-            metadata=m,
-        )
-        for i, t, m in zip(found["ids"], found["documents"], found["metadatas"])
-        if kb.retriever._committed(m)
-    ]
+    return service.kb.retriever.browse(caller, {"source": {"$in": sorted(sources)}})

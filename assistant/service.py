@@ -38,6 +38,7 @@ from assistant.answering.language import detect_language
 from assistant.answering.messages import message
 from assistant.answering.verify import MARKER, Verifier, split_sentences
 from assistant.answering.vocabulary import Named, Vocabulary
+from assistant.citations import citation_for, rule_label
 from assistant.llm import ChatModel, ChatModelError, build_chat_model
 from assistant.models import (
     Answer,
@@ -70,32 +71,6 @@ from retrieval.access import validate_caller
 from retrieval.knowledge_base import KnowledgeBase, open_knowledge_base
 
 MANAGER_ROLES = frozenset({"channel_manager", "admin"})
-
-
-def citation_for(n: int, hit: SearchHit) -> Citation:
-    m = hit.metadata
-    return Citation(
-        n=n,
-        source=hit.source,
-        title=hit.title,
-        section=hit.section,
-        page=hit.page,
-        url=m.get("url"),
-        doc_type=m.get("doc_type"),
-        effective_date=m.get("effective_date"),
-        version=m.get("version"),
-    )
-
-
-def rule_label(citation: Citation) -> str:
-    """How an answer names a program rule: title with its version and effective date."""
-    parts = [citation.title or citation.source]
-    details = []
-    if citation.version:
-        details.append(f"version {citation.version}")
-    if citation.effective_date:
-        details.append(f"effective {citation.effective_date}")
-    return f"{parts[0]} ({', '.join(details)})" if details else parts[0]
 
 
 class AssistantService:
