@@ -230,6 +230,11 @@ def unknown_names(
         lowered = word.lower()
         if match.start() == 0 or lowered in QUESTION_WORDS or lowered in seen:
             continue
+        # The plural of an acronym ("MSPs", "SKUs") names the acronym; stemmers leave it alone.
+        if re.fullmatch(r"[A-Z]{2,}s", word) and (
+            lowered[:-1] in seen or doc_freq(lowered[:-1]) > 0
+        ):
+            continue
         if any(w.startswith(lowered) for w in seen):  # "Mac" in "macOS", not "6.0" in "96.00"
             continue
         versioned = re.search(r"[A-Z][A-Za-z]+ $", question[: match.start()])

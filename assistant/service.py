@@ -412,8 +412,9 @@ class AssistantService:
         if not check.ok:
             trace.failed.append(check.problem)
             return None
-        if check.cited and not MARKER.search(sentence):
-            sentence = _cite(sentence, check.cited[0])
+        markers = {int(m) for m in MARKER.findall(sentence)}
+        if check.cited and markers != set(check.cited):  # uncited, or re-cited by the verifier
+            sentence = _cite(MARKER.sub("", sentence).rstrip(), check.cited[0])
         for n in check.cited:
             if n not in cited:
                 cited.append(n)

@@ -81,14 +81,18 @@ class Verifier:
         self.language = language
         self.asked_names = vocabulary.names_for(asked)
 
-    def _attribute(self, facts: set[str]) -> tuple[int, ...]:
+    def _holders(self, facts: set[str]) -> list[int]:
+        """The passages whose allowed figures hold all of ``facts``."""
         if not facts:
-            return ()
-        holders = [
+            return []
+        return [
             n
             for n, p in enumerate(self.passages, start=1)
             if facts <= _allowed_figures(p.unit, self.asked_names)
         ]
+
+    def _attribute(self, facts: set[str]) -> tuple[int, ...]:
+        holders = self._holders(facts)
         return (holders[0],) if holders else ()
 
     def check(self, sentence: str) -> Check:
@@ -104,6 +108,18 @@ class Verifier:
             if facts or self.vocabulary.named(body):
                 return Check(False, (), f"unsupported claim without a citation: {body[:80]!r}")
             return Check(True, ())  # a connective sentence ("Yes.") carries no fact
+        result = self._check_cited(body, facts, cited)
+        if result.ok or not markers:
+            return result
+        # A small reader often cites the wrong number: the sentence passes if another passage
+        # meets every check on its own (its figures in the asked row and column, the asked
+        # entity named); it is then cited to that passage instead.
+        for n in self._holders(facts):
+            if n not in cited and self._check_cited(body, facts, (n,)).ok:
+                return Check(True, (n,))
+        return result
+
+    def _check_cited(self, body: str, facts: set[str], cited: tuple[int, ...]) -> Check:
         units = [self.passages[n - 1].unit for n in cited]
         allowed = set().union(*(_allowed_figures(u, self.asked_names) for u in units))
         missing = facts - allowed

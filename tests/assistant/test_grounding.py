@@ -81,3 +81,11 @@ def test_a_sentence_that_joins_facts_no_source_sentence_states_is_rejected():
     assert not grounding.verify(
         "Exam vouchers are open on working days for support teams [1].", sources, []
     ).ok
+
+
+def test_the_plural_of_an_acronym_names_the_acronym():
+    sources = [hit("SKU BMT-SEN-CMP-M | Sentinel Complete (monthly, MSP) | List price: 6.40")]
+    question = "What is the SKU for Sentinel Complete billed monthly for MSPs?"
+    assert grounding.unknown_names(question, sources, lambda term: 0) == ()
+    # ... but a plural acronym the corpus never mentions is still unknown.
+    assert grounding.unknown_names("Do VARs get it?", sources, lambda term: 0) == ("VARs",)

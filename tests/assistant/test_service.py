@@ -179,6 +179,23 @@ def test_a_table_question_is_read_from_the_asked_row_and_column(make_service):
     assert "Gold | Asia Pacific (apac): 30%" in model.calls[-1][-1]["content"]
 
 
+def test_a_wrongly_numbered_citation_is_recited_to_the_passage_that_holds_the_fact(make_service):
+    def reply(m):
+        right = passage_with(m, "Gold | Asia Pacific")
+        wrong = 1 if right != 1 else 2
+        return f"Gold partners in Asia Pacific get a 30% margin [{wrong}]."
+
+    service, _ = make_service(reply)
+    answer = ask(
+        service,
+        "What margin does a Gold partner get in Asia Pacific?",
+        CallerContext(tier="gold", region="apac"),
+    )
+    assert answer.path == "generated" and "30%" in answer.answer
+    assert answer.answer.count("[1]") == 1 and len(answer.citations) == 1
+    assert "30%" in answer.citations[0].quote
+
+
 def test_a_figure_from_another_column_of_the_right_row_fails_verification(make_service):
     # 32% is Gold's Latin America margin: in the cited row, but not in the asked column.
     service, _ = make_service(
