@@ -9,7 +9,9 @@ measure the CPU, not the service.
 
 - **load**: ``--requests`` POST /v1/chat from ``--concurrency`` clients (each its own partner),
   spread over the workers; statuses (200, 429 rate limited, 503 answer queue full), throughput,
-  p50/p95 latency and RSS per worker. Baseline in the same run: as many GET /healthz.
+  p50/p95 latency and RSS per worker; once with clients that take a refusal as final, once
+  with clients that honour Retry-After (``--retries``). Baseline in the same run: as many
+  GET /healthz.
 - **soak**: search and chat mixed (``--search-share``; a third of the chats continue an earlier
   conversation on another worker) at ``--rate`` requests/s for ``--minutes``; per worker, RSS,
   open file descriptors and TCP connections (by peer: chroma, postgres, redis, llm, clients;
@@ -76,6 +78,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -117,6 +125,7 @@ def snapshot(topology: Any, peers: dict[int, str], database: str) -> dict[str, A
         {
             "pid": w.pid,
             "rss_mb": rss_mb(w.pid),
+            "cpu_s": cpu_seconds(w.pid),
             "fds": open_fds(w.pid),
             "tcp": tcp_by_peer(w.pid, w.port, peers),
         }
@@ -152,33 +161,53 @@ class Callers:
 
 
 def load(topology: Any, callers: Callers, args: argparse.Namespace) -> None:
-    limits = httpx.Limits(max_connections=args.concurrency * 2)
+    """The burst three ways: /healthz (what HTTP alone costs), chats whose clients take a 503
+    or 429 as final, and chats whose clients wait the Retry-After and try again
+    (``--retries`` times; the latency includes the waits)."""
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so a client that waited
+    # a Retry-After never sends on a connection the server is closing.
+    limits = httpx.Limits(max_connections=args.concurrency * 2, keepalive_expiry=2)
+    refused: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def chat(client: httpx.Client, i: int, retries: int) -> int:
+        for attempt in range(retries + 1):
+            answered = callers.post(client, "/v1/chat", i, i, {"question": QUESTIONS[i % 4]})
+            if answered.status_code not in (429, 503) or attempt == retries:
+                break
+            with lock:
+                refused[str(answered.status_code)] += 1
+            time.sleep(min(float(answered.headers.get("retry-after", 1)), 10))
+        return answered.status_code
+
     with httpx.Client(timeout=300, limits=limits) as client:
         urls = topology.urls
-        baseline = run_concurrently(
-            lambda i: client.get(f"{urls[i % len(urls)]}/healthz").status_code,
-            args.requests,
-            args.concurrency,
-            args.max_seconds,
-        )
-        chats = run_concurrently(
-            lambda i: (
-                callers.post(client, "/v1/chat", i, i, {"question": QUESTIONS[i % 4]}).status_code
+        senders = {
+            "baseline GET /healthz": lambda i: (
+                client.get(f"{urls[i % len(urls)]}/healthz").status_code
             ),
-            args.requests,
-            args.concurrency,
-            args.max_seconds,
-        )
+            "POST /v1/chat": lambda i: chat(client, i, retries=0),
+            "POST /v1/chat, retrying": lambda i: chat(client, i, retries=args.retries),
+        }
+        results = {}
+        for name, send in senders.items():
+            cpu = sum(cpu_seconds(w.pid) for w in topology.api)
+            results[name] = run_concurrently(
+                send, args.requests, args.concurrency, args.max_seconds
+            )
+            results[name]["cpu_s"] = sum(cpu_seconds(w.pid) for w in topology.api) - cpu
     print(
         f"load: {args.requests} requests, {args.concurrency} concurrent clients, "
         f"{len(urls)} workers, model delay {args.model_delay}s"
     )
-    for name, result in (("baseline GET /healthz", baseline), ("POST /v1/chat", chats)):
+    for name, result in results.items():
         print(
-            f"  {name:22s} ok {result['ok']}/{result['requests']}  "
+            f"  {name:24s} ok {result['ok']}/{result['requests']}  "
             f"statuses {result['statuses']}  {result['throughput_rps']:.1f} req/s  "
-            f"p50 {result['p50_ms']:.0f} ms  p95 {result['p95_ms']:.0f} ms"
+            f"p50 {result['p50_ms']:.0f} ms  p95 {result['p95_ms']:.0f} ms  "
+            f"workers' CPU {result['cpu_s']:.0f} s"
         )
+    print(f"  refused and retried (Retry-After honoured): {dict(refused)}")
 
 
 def soak(topology: Any, callers: Callers, args: argparse.Namespace, peers, database) -> None:
@@ -244,6 +273,12 @@ def soak(topology: Any, callers: Callers, args: argparse.Namespace, peers, datab
             f"  {kind:10s} {dict(statuses[kind])}  p50 {statistics.median(ordered) * 1000:.0f} ms"
             f"  p95 {p95 * 1000:.0f} ms"
         )
+    cpu = [b["cpu_s"] - a["cpu_s"] for a, b in zip(first["workers"], last["workers"])]
+    answered = sum(c.get("200", 0) for c in statuses.values())
+    print(
+        f"  workers' CPU {' + '.join(f'{c:.0f}' for c in cpu)} s over {minutes:.1f} min "
+        f"({sum(cpu) / answered:.2f} s per answered request)"
+    )
     show_snapshot("after warm-up", first)
     show_snapshot("end", last)
     for n in range(len(topology.api)):
@@ -263,6 +298,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--max-seconds", type=float, default=300.0)
+    parser.add_argument("--retries", type=int, default=5, help="per chat, after a 503 or 429")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=2.0, help="soak requests per second")
     parser.add_argument("--search-share", type=float, default=0.5)

@@ -6,7 +6,9 @@ what a real deployment shares (the Chroma server, the database, Redis, the metri
     .venv/bin/python scripts/topology.py up --kb data --llm-base-url http://gpu-box:8000/v1
 
 PostgreSQL and Redis are not started here: they are services of the machine (CI and the dev
-box run them on 127.0.0.1); pass their URLs. `tests/api/test_topology.py` starts the same
+box run them on 127.0.0.1). ``up`` uses a scratch database and Redis key prefix there, removed
+on exit, unless ``--db-url``/``--redis-url`` say otherwise. Without ``--llm-base-url`` every
+worker loads the local reader (about 1.3 GB each). `tests/api/test_topology.py` starts the same
 topology through :class:`Topology` and checks that a conversation started on one worker
 continues on the other, that rate limits hold across both, that an ingest is seen by both and
 that either worker's /metrics counts the requests of both; `benchmarks/topology_load.py` loads
@@ -161,6 +163,10 @@ class Topology:
         database = self.env.get("PA_DB_URL", "")
         lock = {"PA_INGEST_LOCK_URL": database} if database.startswith("postgres") else {}
         return {
+            # glibc keeps freed memory in one arena per thread; with a worker's request threads
+            # that held ~1.1 GB after 12 concurrent chats instead of ~0.7 GB with two arenas
+            # (benchmarks/README.md, "Scale-out topology"). The environment may override it.
+            "MALLOC_ARENA_MAX": "2",
             **os.environ,
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
@@ -253,27 +259,34 @@ def main() -> None:
     up = sub.add_parser("up", help="start the topology and keep it running until Ctrl-C")
     up.add_argument("--kb", type=Path, default=ROOT / "data")
     up.add_argument("--workers", type=int, default=2)
-    up.add_argument("--db-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    up.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    up.add_argument(
+        "--db-url",
+        default=None,
+        help="the record store (default: a scratch database on the "
+        "local PostgreSQL, dropped on exit)",
+    )
+    up.add_argument("--redis-url", default=REDIS)
     up.add_argument("--llm-base-url", default=None, help="an OpenAI-compatible server")
     args = parser.parse_args()
-    env = {
-        "PA_DB_URL": args.db_url,
-        "PA_API_SHARED_STATE_URL": args.redis_url,
-        "PA_AUTH_JWT_SECRET": os.environ.get(
-            "PA_AUTH_JWT_SECRET", "change-me-" + os.urandom(16).hex()
-        ),
-    }
-    if args.llm_base_url:
-        env |= {"PA_LLM_PROVIDER": "openai", "PA_LLM_BASE_URL": args.llm_base_url}
-    with (
-        tempfile.TemporaryDirectory(prefix="pa-topology-") as tmp,
-        Topology(Path(tmp), env, workers=args.workers) as topology,
-    ):
+    with contextlib.ExitStack() as stack:
+        database = args.db_url or stack.enter_context(scratch_database())
+        env = {
+            "PA_DB_URL": database,
+            "PA_API_SHARED_STATE_URL": args.redis_url,
+            "PA_API_SHARED_STATE_PREFIX": stack.enter_context(scratch_prefix(args.redis_url)),
+            "PA_AUTH_JWT_SECRET": os.environ.get(
+                "PA_AUTH_JWT_SECRET", "change-me-" + os.urandom(16).hex()
+            ),
+        }
+        if args.llm_base_url:
+            env |= {"PA_LLM_PROVIDER": "openai", "PA_LLM_BASE_URL": args.llm_base_url}
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="pa-topology-"))
+        topology = stack.enter_context(Topology(Path(tmp), env, workers=args.workers))
         topology.start(args.kb)
         print("chroma:", f"http://127.0.0.1:{topology.chroma_port}")
         for worker in topology.api:
             print("worker:", worker.url, "pid", worker.pid)
+        print("database:", database)
         print("logs:", tmp)
         with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
