@@ -158,10 +158,6 @@ class Topology:
     def process_env(self, name: str) -> dict[str, str]:
         folder = self.workdir / name
         folder.mkdir(parents=True, exist_ok=True)
-        # Writers to a shared Chroma server take turns through a PostgreSQL advisory lock
-        # (PA_INGEST_LOCK_URL); the record store's database serves unless another is given.
-        database = self.env.get("PA_DB_URL", "")
-        lock = {"PA_INGEST_LOCK_URL": database} if database.startswith("postgres") else {}
         return {
             # glibc keeps freed memory in one arena per thread; with a worker's request threads
             # that held ~1.1 GB after 12 concurrent chats instead of ~0.7 GB with two arenas
@@ -171,7 +167,6 @@ class Topology:
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
-            **lock,
             **self.env,
             "PA_CHROMA_HOST": "127.0.0.1",
             "PA_CHROMA_PORT": str(self.chroma_port),
