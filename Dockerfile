@@ -2,7 +2,9 @@
 # the ingest job). The models come as PyPI wheels, so the image needs no download at run time.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 \
+# MALLOC_ARENA_MAX=2: glibc's per-thread arenas kept ~0.4 GB more per worker after concurrent
+# chats (benchmarks/README.md, "Scale-out topology").
+ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 MALLOC_ARENA_MAX=2 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false \
     PA_HOME=/var/lib/partner-assistant PA_STORE_DIR=/var/lib/partner-assistant/store
 
