@@ -193,7 +193,10 @@ class AssistantService:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         language = detect_language(
-            question.text, question.caller.language, tuple(self.settings.answer.languages)
+            question.text,
+            question.caller.language,
+            tuple(self.settings.answer.languages),
+            self.settings.answer.language_confidence,
         )
         if stream:
             yield _progress("searching", language)

@@ -94,6 +94,8 @@ class AnswerSettings(BaseModel):
     vendor: str = "the vendor"
     # Languages the assistant answers in; a question in another one is answered in the hint.
     languages: list[str] = ["en", "de", "es", "fr", "ja"]
+    # How sure the detector must be before the question's language wins over the caller's.
+    language_confidence: float = Field(0.7, ge=0.5, le=1.0)
 
 
 class AuthSettings(BaseModel):
