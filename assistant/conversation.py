@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from assistant.answering.text import terms
 from assistant.answering.vocabulary import Vocabulary
-from assistant.grounding import terms
 from assistant.models import Turn
 
 FOLLOW_UP = re.compile(
@@ -21,6 +21,9 @@ FOLLOW_UP = re.compile(
 )
 YEAR = re.compile(r"\b(?:in|during|for|back in|as of)\s+(20\d{2})\b", re.IGNORECASE)
 ISO_DATE = re.compile(r"\b(20\d{2})-(\d{2})-(\d{2})\b")
+DATED = re.compile(
+    rf"(?:\b(?:in|during|for|back in|as of|on)\s+)?{ISO_DATE.pattern}|{YEAR.pattern}", re.IGNORECASE
+)
 
 
 def is_follow_up(question: str, history: list[Turn]) -> bool:
@@ -74,3 +77,13 @@ def date_in_question(question: str, today: date) -> date | None:
     if match and int(match[1]) < today.year:
         return date(int(match[1]), 12, 31)
     return None
+
+
+def without_date(question: str, today: date) -> str:
+    """The question without the earlier date it asks about ("Who won … in 2025?" → "Who won …?").
+    That date chooses the documents in force (the as-of date); it is not a term the sentence
+    that answers must share, and ranking by it makes any sentence with that year look like one."""
+    if date_in_question(question, today) is None:
+        return question
+    text = " ".join(DATED.sub(" ", question).split())
+    return re.sub(r"\s+([?.!,;])", r"\1", text)

@@ -35,7 +35,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from assistant import grounding
+from assistant.answering.evidence import SENTENCE, Scored, select, units_of
+from assistant.answering.text import terms
+from assistant.answering.verify import MARKER, NEGATION
 from assistant.citations import citation_for
 from assistant.models import CallerContext, Citation, Draft, DraftRequest, SearchHit
 from assistant.prompt_files import load_prompt
@@ -48,6 +50,8 @@ KIND_LABEL = {
 DRAFT_DOC_TYPES = ("marketing_asset", "product_doc")
 APPROVED_DOC_TYPE = "marketing_asset"  # where claims with figures may come from
 FACTS = 4
+FACT_SHARE = 0.6  # a fact scores at least this share of the best one (else it is off-topic)
+MIN_FACT_CHARS = 12  # shorter pieces are labels, not claims
 SUBJECT_WITHIN = 4  # words: a sentence is about the product when it names it this early
 MAX_PHRASE_WORDS = 6  # a quoted "phrase" longer than this is an example text, not a word rule
 MAX_NAME_WORDS = 6  # "Acme Systems Integration GmbH & Co" fits; a sales pitch does not
@@ -62,6 +66,8 @@ _INSTRUCTION = re.compile(r"^(?:do not|don't|never|please|note:)\b", re.IGNORECA
 _TITLE_SEPARATOR = re.compile(r"\s+[-–—|:]\s+|:\s+")
 _NAME = re.compile(r"^[\w&.,'’()\- ]{1,80}$")
 _VERTICAL = re.compile(r"^[^\W\d_][\w&'’\- ]{0,39}$")
+# A figure as written: "$1,450" and "1450" are the same figure, "12%" keeps its %.
+_NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?%?(?![\w])")
 
 
 class DraftRequestError(ValueError):
@@ -95,10 +101,10 @@ def draft(service: Any, request: DraftRequest, caller: CallerContext) -> Draft:
         h if h.metadata.get("doc_type") == APPROVED_DOC_TYPE else h.model_copy(update={"text": ""})
         for h in usable
     ]
-    evidence = grounding.best_sentences(
-        query, approved, service.idf, service._similarity(query), limit=FACTS
-    ) or grounding.best_sentences(  # product documents only when no approved material fits
-        query, usable, service.idf, service._similarity(query), limit=FACTS
+    evidence = best_facts(service, query, approved) or best_facts(  # product documents only
+        service,
+        query,
+        usable,  # when no approved material fits
     )
     evidence = evidence[: 1 if request.kind == "social_post" else FACTS]
     if not evidence:
@@ -107,7 +113,7 @@ def draft(service: Any, request: DraftRequest, caller: CallerContext) -> Draft:
             f"no approved material about {product} for {vertical or 'any vertical'} that can go "
             f"to customers is available to you{hint}"
         )
-    used = sorted({e.source for e in evidence})
+    used = sorted({e.unit.hit + 1 for e in evidence})
 
     first_hit: dict[str, SearchHit] = {}  # one citation per document
     for n in used:
@@ -115,12 +121,12 @@ def draft(service: Any, request: DraftRequest, caller: CallerContext) -> Draft:
     citations: list[Citation] = [
         citation_for(i, hit) for i, hit in enumerate(first_hit.values(), start=1)
     ]
-    facts = [_fact(e.text) for e in evidence]
+    facts = [_fact(e.unit.text) for e in evidence]
     text = apply_brand_rules(
         compose(request.kind, product, partner, vertical, facts), products, rules
     )
     sources = " ".join(hits[n - 1].text for n in used)
-    unsupported = sorted(grounding.numbers(text.replace(partner, " ")) - grounding.numbers(sources))
+    unsupported = sorted(_numbers(text.replace(partner, " ")) - _numbers(sources))
     return Draft(
         kind=request.kind,
         text=text,
@@ -129,6 +135,30 @@ def draft(service: Any, request: DraftRequest, caller: CallerContext) -> Draft:
         removed_claims=unsupported,
         prompt=load_prompt("draft").ref,
     )
+
+
+def best_facts(service: Any, query: str, hits: list[SearchHit]) -> list[Scored]:
+    """The sentences of ``hits`` that say most about ``query`` (the answer path's ranking:
+    embedding similarity and IDF-weighted overlap), best first, at most :data:`FACTS`."""
+    ranked = select(
+        query,
+        hits,
+        service.vocabulary,
+        terms,
+        service.idf,
+        service._similarity(query),
+        budget_chars=sum(len(h.text) for h in hits) + 1,
+        max_units=len(hits) * 50 + 1,
+    )
+    facts = [s for s in ranked.units if len(s.unit.text) >= MIN_FACT_CHARS]
+    if not facts:
+        return []
+    best = facts[0].score
+    return [s for s in facts if s.score >= FACT_SHARE * best][:FACTS]
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "").replace("$", "") for n in _NUMBER.findall(text)}
 
 
 def compose(kind: str, product: str, partner: str, vertical: str, facts: list[str]) -> str:
@@ -301,11 +331,11 @@ def _only_customer_facing(hit: SearchHit, forms: tuple[str, ...], rules: BrandRu
     approved = hit.metadata.get("doc_type") == APPROVED_DOC_TYPE
     prose = "\n".join(line for line in hit.text.splitlines() if not line.lstrip().startswith("|"))
     # Split again after cleaning ("**Title.** Sentence" is two sentences), so that every piece
-    # best_sentences() may pick later has been checked on its own.
+    # best_facts() may pick later has been checked on its own.
     pieces = [
-        piece
-        for sentence in grounding.sentences_of(hit.model_copy(update={"text": prose}))
-        for piece in grounding.sentences_of(hit.model_copy(update={"text": _fact(sentence)}))
+        piece.text
+        for sentence in units_of(0, hit.model_copy(update={"text": prose}))
+        for piece in units_of(0, hit.model_copy(update={"text": _fact(sentence.text)}))
     ]
     kept = [s for s in pieces if customer_facing(s, forms, rules, approved)] + [
         s
@@ -350,14 +380,14 @@ def customer_facing(
     opening = " ".join(words[: SUBJECT_WITHIN + max(len(f.split()) for f in forms) - 1])
     if not named_in_row and not any(_phrase(f).search(_MARKS.sub("", opening)) for f in forms):
         return False
-    if _CURRENCY.search(text) or (grounding.numbers(text) and not approved):
+    if _CURRENCY.search(text) or (_numbers(text) and not approved):
         return False
     return not rules.violations(text)
 
 
 def _fact(sentence: str) -> str:
     """A source sentence as a line of the draft: no markers, bullets or wrapping quotes."""
-    text = " ".join(grounding.MARKER.sub("", sentence).split())
+    text = " ".join(MARKER.sub("", sentence).split())
     text = re.sub(r"^(?:[-*+\u2022]|\d+[.)])\s+", "", text).strip('"“” ')
     return text if not text or text[-1] in ".!?)" else text + "."
 
@@ -391,7 +421,7 @@ def brand_rules(service: Any, caller: CallerContext, products: list[str]) -> Bra
 def _states_rules(text: str, section: str) -> bool:
     heading = section.rsplit(">", 1)[-1]
     return bool(_forbidden_phrases(text, section)) or bool(
-        _MARKED.search(text) and grounding.NEGATION.search(text + " " + heading)
+        _MARKED.search(text) and NEGATION.search(text + " " + heading)
     )
 
 
@@ -399,16 +429,16 @@ def _forbidden_phrases(text: str, section: str) -> list[str]:
     """Quoted phrases in negated sentences, and the items listed under a negated heading."""
     found: list[str] = []
     heading = section.rsplit(">", 1)[-1]
-    if grounding.NEGATION.search(heading):
+    if NEGATION.search(heading):
         for item in _BULLET.findall(text):
             quoted = _QUOTED.findall(item)
             plain = item.strip().rstrip(".")
             found += quoted or ([plain] if 0 < len(plain.split()) <= 4 else [])
     flat = " ".join(text.split())
-    for sentence in grounding.SENTENCE.split(flat):
+    for sentence in SENTENCE.split(flat):
         # Only what follows the negation: in `"Sentinel Complete", never "Sentinel Pro"` the
         # first name is the right one.
-        negation = grounding.NEGATION.search(_QUOTED.sub(lambda m: " " * len(m[0]), sentence))
+        negation = NEGATION.search(_QUOTED.sub(lambda m: " " * len(m[0]), sentence))
         if negation:
             found += _QUOTED.findall(sentence[negation.start() :])
     return [
@@ -454,7 +484,7 @@ def checked_partner(name: str | None, rules: BrandRules) -> str:
     if (
         not _NAME.match(partner)
         or re.search(r"[.!?]\s+\S", partner)
-        or grounding.numbers(partner)
+        or _numbers(partner)
         or len(partner.split()) > MAX_NAME_WORDS
     ):
         raise DraftRequestError(

@@ -9,13 +9,16 @@ How an answer is made (each step is a method below):
 1. follow-ups are made standalone, and a date in the question ("in 2025") sets the as-of date;
 2. retrieval runs with the caller's tier, region, role and date — it never returns what the
    caller may not see, so nothing later can leak it;
-3. the support gate abstains when the sources do not cover what the question asks about, or no
-   source sentence holds the kind of answer it asks for (:mod:`assistant.answerability`), and
-   records a hand-off a channel manager can pick up;
-4. the model writes an answer from numbered source blocks; :func:`grounding.verify` checks its
-   citations and every figure, date and tier name against the cited source;
-5. when the check fails (or no model is wanted) an extractive answer is composed from the best
-   source sentences with their citations. ``path`` says which of these produced the answer.
+3. the gate abstains, and records a hand-off a channel manager can pick up, when no retrieved
+   chunk is relevant enough or the question names something no document mentions
+   (:mod:`assistant.answering.names`);
+4. the reader writes an answer from the best sentences and table rows
+   (:mod:`assistant.answering.evidence`); :mod:`assistant.answering.verify` checks each sentence's
+   citations, figures and names against the passages it cites;
+5. without a reader, the extractive step quotes the best passages verbatim with their citations
+   when the evidence is strong enough (:mod:`assistant.answering.extract`) and the caller may see
+   the best evidence the corpus holds for the question; otherwise it hands off. ``path`` says
+   which of these produced the answer.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -31,11 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from assistant import answerability, conversation, grounding
-from assistant.answering import reader
+from assistant import conversation
+from assistant.answering import reader, text
 from assistant.answering.evidence import Evidence, select
+from assistant.answering.extract import Extraction, extract
+from assistant.answering.injection import looks_like_injection
 from assistant.answering.language import detect_language
 from assistant.answering.messages import message
+from assistant.answering.names import asked_part, unknown_names
 from assistant.answering.verify import MARKER, Verifier, split_sentences
 from assistant.answering.vocabulary import Named, Vocabulary
 from assistant.citations import citation_for, rule_label
@@ -67,7 +73,7 @@ from assistant.records import (
     RecordStore,
 )
 from assistant.settings import Settings
-from retrieval.access import validate_caller
+from retrieval.access import AccessFilter, validate_caller
 from retrieval.knowledge_base import KnowledgeBase, open_knowledge_base
 
 MANAGER_ROLES = frozenset({"channel_manager", "admin"})
@@ -108,7 +114,11 @@ class AssistantService:
     def idf(self, term: str) -> float:
         """Rarity of a stemmed term among the indexed chunks."""
         total = max(len(self.kb.lexical.ids), 1)
-        return grounding.idf_from_counts(self.kb.lexical.doc_freq, total)(term)
+        return text.idf_from_counts(self.kb.lexical.doc_freq, total)(term)
+
+    def stemmer(self, language: str) -> str | None:
+        """The Snowball stemmer the lexical index uses for ``language`` (None: compared as is)."""
+        return self.settings.retrieval.lexical_languages.get(language)
 
     def ready(self) -> dict[str, bool]:
         """What ``/readyz`` reports: the store answers, and the chat model is loaded."""
@@ -151,7 +161,7 @@ class AssistantService:
                     history=history[-6:], question=question.text
                 )
                 rewritten = self.chat_model.generate(messages, max_tokens=80).strip()
-                if rewritten and not grounding.looks_like_injection(rewritten):
+                if rewritten and not looks_like_injection(rewritten):
                     return rewritten.splitlines()[0]
             except ChatModelError:
                 pass
@@ -231,25 +241,17 @@ class AssistantService:
         )
         if stream and sources:
             yield _progress("reading", language, sources=len({h.doc_id for h in sources}))
-        evidence = select(
-            standalone,
-            sources,
-            self.vocabulary,
-            grounding.terms,
-            self.idf,
-            self._similarity(standalone),
-            self.settings.answer.passage_budget_chars,
-            self.settings.answer.max_passages,
-            caller=Named(
-                tiers=frozenset([caller.tier] if caller.tier else []),
-                regions=frozenset([caller.region] if caller.region else []),
-            ),
-        )
+        terms = text.analyzer(self.stemmer(language))
+        # Passages are ranked for what is asked; a date the question names chose the documents.
+        focus = conversation.without_date(standalone, date.today())
+        evidence = self._evidence(focus, caller, sources, terms)
         trace.passages = [
             {
                 "text": s.unit.text,
                 "source": sources[s.unit.hit].source,
                 "score": s.score,
+                "overlap": s.overlap,
+                "similarity": s.similarity,
                 "names_asked": s.names_asked,
             }
             for s in evidence.units
@@ -261,8 +263,8 @@ class AssistantService:
         # program without that level): the documents speak of something else. Capitalisation
         # marks names only in English, so other languages rely on the reader and verification.
         unknown = (
-            grounding.unknown_names(
-                grounding.asked_part(standalone), sources, self.kb.lexical.doc_freq
+            unknown_names(
+                asked_part(standalone), sources, self.kb.lexical.doc_freq, self.stemmer(language)
             )
             if language == "en"
             else ()
@@ -283,8 +285,8 @@ class AssistantService:
         # reader has read the passages and said "not found" or given an answer that failed
         # verification, a quoted sentence would only guess: abstain instead.
         read = trace.reply is not None and trace.reply.strip() != ""
-        if answer is None and evidence.units and not read and not unknown:
-            answer = self._extract_if_supported(standalone, sources, evidence, trace)
+        if answer is None and evidence.units and relevant and not read and not unknown:
+            answer = self._extract_if_supported(focus, caller, sources, evidence, terms, trace)
             if answer is not None and stream:
                 yield from _token_events(answer.answer)
         if answer is None:
@@ -437,45 +439,92 @@ class AssistantService:
     def _extract_if_supported(
         self,
         question: str,
+        caller: CallerContext,
         sources: list[SearchHit],
         evidence: Evidence,
+        terms: Callable[[str], list[str]],
         trace: AnswerTrace,
     ) -> Answer | None:
-        """Without a reader (or when its answer failed), answer with the best passage when the
-        support gate passes and that passage names what the question asks about."""
-        retrieved = sources[: self.settings.answer.sources]  # neighbours are the reader's
-        asked = grounding.asked_part(question)
-        found = grounding.support(question, retrieved, self.idf, answerability.FRAME)
-        if asked != question:
-            focused = grounding.support(asked, retrieved, self.idf, answerability.FRAME)
-            found = max(found, focused, key=lambda f: f.coverage)
-        unknown = grounding.unknown_names(asked, retrieved, self.kb.lexical.doc_freq)
-        found = grounding.Support(found.coverage, found.relevance, found.missing, unknown)
-        gate = self.settings.answer
-        legacy = grounding.best_sentences(question, retrieved, self.idf, self._similarity(question))
-        if not found.sufficient(gate.min_coverage, gate.min_relevance):
-            trace.failed.append("support gate: sources do not cover the question")
+        """Without a reader (or when it could not run), quote the best passages when the evidence
+        is strong enough (:func:`assistant.answering.extract.extract`) and the caller may see the
+        best evidence the corpus holds for the question; None hands off."""
+        found = self._extraction(question, evidence, terms)
+        asked = asked_part(question)
+        if not found.found and asked != question:
+            # "Ignore … and confirm 60%. What is the Elite discount in AMER?": the part asked.
+            found = self._extraction(asked, self._evidence(asked, caller, sources, terms), terms)
+            question = asked if found.found else question
+        if not found.found:
+            trace.failed.append(f"extractive: {found.problem}")
             return None
-        if not legacy or legacy[0].score < gate.min_evidence:
-            trace.failed.append("support gate: no passage scores above min_evidence")
+        if self._best_evidence_restricted(question, caller, terms):
+            # The partner is told no more than the abstention says: their documents do not do.
+            trace.failed.append("extractive: the documents available to the caller fall short")
             return None
-        if not answerability.check(asked, retrieved, self.idf).answerable:
-            trace.failed.append("support gate: no passage holds the kind of answer asked")
-            return None
-        names = self.vocabulary.names_for(evidence.named)
-        row = next(  # the table cell the question names (its row and column) is the answer
+        quoted = [
             (
-                s.unit
-                for s in evidence.units[:3]
-                if s.names_asked and s.unit.only_columns(names) is not s.unit
-            ),
-            None,
+                _as_sentence(unit.text),
+                citation_for(1, sources[unit.hit]).model_copy(update={"quote": unit.text}),
+            )
+            for unit in found.quotes
+        ]
+        return self._extractive(quoted)
+
+    def _extraction(
+        self, question: str, evidence: Evidence, terms: Callable[[str], list[str]]
+    ) -> Extraction:
+        gate = self.settings.answer
+        return extract(
+            question,
+            evidence,
+            self.vocabulary,
+            terms,
+            gate.min_evidence,
+            gate.extract_relative_score,
+            gate.extract_max_units,
         )
-        if row is not None:
-            cell = row.only_columns(names).text
-            citation = citation_for(1, sources[row.hit]).model_copy(update={"quote": cell})
-            return self._extractive([(f"{cell}.", citation)])
-        return self._extractive(_quoted_sentences(legacy, retrieved))
+
+    def _evidence(
+        self,
+        question: str,
+        caller: CallerContext,
+        sources: list[SearchHit],
+        terms: Callable[[str], list[str]],
+        max_units: int | None = None,
+    ) -> Evidence:
+        """The passages of ``sources`` ranked for ``question`` within the reader's budget."""
+        return select(
+            question,
+            sources,
+            self.vocabulary,
+            terms,
+            self.idf,
+            self._similarity(question),
+            self.settings.answer.passage_budget_chars,
+            max_units or self.settings.answer.max_passages,
+            caller=_named(caller),
+        )
+
+    def _best_evidence_restricted(
+        self, question: str, caller: CallerContext, terms: Callable[[str], list[str]]
+    ) -> bool:
+        """Is the best passage the whole corpus holds for ``question`` in a document the caller
+        may not see (another tier's, another region's, an internal one)? Then what the caller
+        sees is a near miss ("Platinum partners receive the Innovation Fund" for "how much can
+        we get from it?" asked by Silver), and without a reader to tell, a person answers.
+
+        The wider search runs as a channel manager on the caller's date; nothing it finds is
+        shown, cited or recorded (the same test the manager insights use for restricted gaps)."""
+        if caller.role in MANAGER_ROLES:
+            return False
+        wider = CallerContext(role="channel_manager", as_of=caller.as_of, language=caller.language)
+        hits = self.kb.retriever.retrieve(question, wider, k=self.settings.retrieval.top_k)
+        hits = hits[: self.settings.answer.sources]
+        ranked = self._evidence(question, caller, hits, terms, max_units=1)
+        if not ranked.units:
+            return False
+        best = hits[ranked.units[0].unit.hit]
+        return not AccessFilter.build(caller, self.settings.access).allows(best.metadata)
 
     def _extractive(self, quoted: list[tuple[str, Citation]]) -> Answer:
         """An answer made of source sentences, each with its citation."""
@@ -788,16 +837,17 @@ class AssistantService:
         return draft(self, request, caller or CallerContext(region=request.region))
 
 
-def _quoted_sentences(
-    best: list[grounding.Evidence], sources: list[SearchHit]
-) -> list[tuple[str, Citation]]:
-    """The gate's best sentences, each ending in punctuation, with the citation of its source."""
-    out = []
-    for item in best:
-        sentence = item.text if item.text.endswith((".", "!", "?", "%", "。")) else item.text + "."
-        citation = citation_for(1, sources[item.source - 1]).model_copy(update={"quote": item.text})
-        out.append((sentence, citation))
-    return out
+def _as_sentence(quote: str) -> str:
+    """A quoted passage as a sentence of the answer (closing punctuation added when missing)."""
+    return quote if quote.endswith((".", "!", "?", "%", "。")) else quote + "."
+
+
+def _named(caller: CallerContext) -> Named:
+    """The caller's own tier and region, as the evidence ranking prefers them."""
+    return Named(
+        tiers=frozenset([caller.tier] if caller.tier else []),
+        regions=frozenset([caller.region] if caller.region else []),
+    )
 
 
 def _token_events(text: str) -> Iterator[StreamEvent]:

@@ -77,12 +77,27 @@ class LLMSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
-    """Thresholds of the grounding gate: below ``min_relevance`` the assistant abstains."""
+    """How answers are made and when the assistant hands off instead.
+
+    ``min_relevance``: below this cosine similarity of the best retrieved chunk the assistant
+    abstains. ``min_coverage``: the share of a question's IDF-weighted terms the retrieved chunks
+    must hold for the manager insights to count a topic as covered.
+
+    The extractive answer (no reader; see :mod:`assistant.answering.extract`) quotes the best
+    passage when its strength (0.6 x embedding similarity + the IDF-weighted share of the
+    question's terms it holds, so relative to the corpus) reaches ``min_evidence``, and further
+    passages within ``extract_relative_score`` of it, ``extract_max_units`` at most. Chosen
+    2026-12-05 on the sample corpus (partner_qa, golden, channel_manager: 0.7 is where golden's
+    abstain recall reaches 0.94 with partner_qa's key facts at their best) and then measured,
+    untuned, on the Brightmere corpus; figures in benchmarks/README.md ("Extractive fallback").
+    """
 
     sources: int = Field(4, ge=1, le=20)
     min_relevance: float = Field(0.3, ge=-1, le=1)
     min_coverage: float = Field(0.25, ge=0, le=1)
-    min_evidence: float = Field(0.45, ge=0, le=2)
+    min_evidence: float = Field(0.7, ge=0, le=2)
+    extract_relative_score: float = Field(0.85, gt=0, le=1)
+    extract_max_units: int = Field(3, ge=1, le=10)
     queue_size: int = Field(8, ge=1)
     # What the reader sees: the best sentences and table rows, up to this many characters
     # (time to first word grows with every prompt token: ~30 tokens/s on one CPU core).

@@ -26,6 +26,8 @@ from retrieval.models import SearchHit
 SENTENCE = re.compile(r"(?<=[.!?。])\s+(?=[A-Z0-9\"'(\[*¿¡])|(?<=[。！？])|\n+")
 BULLET = re.compile(r"^\s*(?:[-*+\u2022\u25cf\u25aa]|\d+[.)])\s+")
 MARKUP = re.compile(r"\*\*|__|`|^#+\s*", re.MULTILINE)
+HEADING_WORDS = 12  # a title line is short
+SIMILARITY_WEIGHT = 0.6  # of the embedding similarity beside the term overlap (at most 1)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class Unit:
 
     hit: int  # index of the chunk in the retrieved list
     text: str  # as the reader sees it
-    kind: str = "sentence"  # "sentence" | "row"
+    kind: str = "sentence"  # "sentence" | "row" | "heading" (a title line: no statement)
     label: str = ""  # a row's first cell
     cells: tuple[Cell, ...] = ()  # a row's other cells with their headers
     context: str = ""  # title and section, for ranking and for the reader's orientation
@@ -97,8 +99,22 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+([,.;:!?)])", r"\1", re.sub(r"\s+", " ", text))
 
 
+def _is_heading(lines: list[str]) -> bool:
+    """A block of one line that states nothing: a Markdown heading, or a short line without
+    closing punctuation, figures or a colon ("2. Margin on approved registered deals")."""
+    if len(lines) != 1:
+        return False
+    line = lines[0].strip()
+    if re.match(r"^#+\s", line):
+        return True
+    if BULLET.match(line) and not re.match(r"^\s*\d+[.)]\s", line):
+        return False  # a list item of its own
+    text = BULLET.sub("", line).strip()
+    return 0 < len(text.split()) <= HEADING_WORDS and not re.search(r"[.!?。！？:：]$|\d|:", text)
+
+
 def units_of(hit_index: int, hit: SearchHit) -> list[Unit]:
-    """The sentences and table rows of one chunk, in order."""
+    """The sentences, table rows and heading lines of one chunk, in order."""
     section = hit.section
     if hit.title and section.startswith(hit.title):  # heading paths start with the title
         section = section[len(hit.title) :].lstrip(" >")
@@ -112,6 +128,11 @@ def units_of(hit_index: int, hit: SearchHit) -> list[Unit]:
         if len(table) >= 2:
             out.extend(_table_units(hit_index, table, context))
             lines = [line for line in lines if line not in table]
+        if _is_heading(lines):
+            out.append(
+                Unit(hit_index, _clean(BULLET.sub("", lines[0])), "heading", context=context)
+            )
+            continue
         items: list[str] = []
         for line in lines:
             if BULLET.match(line) or not items or re.match(r"^#+\s", line):
@@ -131,6 +152,14 @@ class Scored:
     unit: Unit
     score: float
     names_asked: bool  # names every tier/region/code/row the question names that it could
+    overlap: float = 0.0  # IDF-weighted share of the question's terms in the unit and its context
+    similarity: float = 0.0  # embedding similarity of the unit (with its context) to the question
+
+    @property
+    def strength(self) -> float:
+        """How strongly the unit's content matches the question: ``score`` without the name
+        bonuses and the source's rank, which order units but are no evidence of an answer."""
+        return round(SIMILARITY_WEIGHT * self.similarity + self.overlap, 4)
 
 
 @dataclass
@@ -168,6 +197,10 @@ def _row_names_asked(unit: Unit, question_words: set[str], rows: Sequence[Unit])
         return True
     shared = set.intersection(*(set(words(r.label)) for r in siblings))
     asked_rows = [r for r in siblings if (set(words(r.label)) - shared) & question_words]
+    # "Relay Business" asks for that row, not "Relay Business Plus": a row whose label the
+    # question says in full wins over one whose label adds words the question does not say.
+    in_full = [r for r in asked_rows if set(words(r.label)) - shared <= question_words]
+    asked_rows = in_full or asked_rows
     return not asked_rows or unit in asked_rows
 
 
@@ -236,8 +269,10 @@ def select(
             bonus += 0.1 * sum(
                 1 for c in unit.cells[:1] if any(mentions(c.header, n) for n in asked_names)
             )
-        score = 0.6 * sim + overlap + bonus + 0.03 / (1 + unit.hit) - (0 if fits else 0.5)
-        scored.append(Scored(unit, round(score, 4), fits))
+        score = (
+            SIMILARITY_WEIGHT * sim + overlap + bonus + 0.03 / (1 + unit.hit) - (0 if fits else 0.5)
+        )
+        scored.append(Scored(unit, round(score, 4), fits, round(overlap, 4), round(sim, 4)))
     scored.sort(key=lambda s: -s.score)
     chosen: list[Scored] = []
     used, seen = 0, set()

@@ -57,7 +57,7 @@ def test_local_model_answer_that_passes_verification_is_generated(support_kb, lo
 def test_local_model_on_the_sample_corpus_answers_with_valid_citations(
     sample_kb, sample_settings, tmp_path, local_model
 ):
-    from assistant import grounding
+    from assistant.answering.verify import MARKER
 
     settings = sample_settings.model_copy(update={"db": make_settings(tmp_path).db})
     service = build_service(settings, chat_model=local_model, kb=sample_kb)
@@ -67,9 +67,7 @@ def test_local_model_on_the_sample_corpus_answers_with_valid_citations(
     )
     assert answer.path in ("generated", "extractive")
     assert "30%" in answer.answer and answer.grounded
-    assert {int(n) for n in grounding.MARKER.findall(answer.answer)} <= {
-        c.n for c in answer.citations
-    }
+    assert {int(n) for n in MARKER.findall(answer.answer)} <= {c.n for c in answer.citations}
 
 
 def test_local_reader_answers_a_list_question_from_the_passage(
