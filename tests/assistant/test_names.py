@@ -43,3 +43,11 @@ def test_the_asked_part_is_the_last_question_after_a_situation():
     text = "We are a Gold partner in EMEA. Our deal is 30,000 USD. Can we register it?"
     assert asked_part(text) == "Can we register it?"
     assert asked_part("What is the margin?") == "What is the margin?"
+
+
+def test_the_plural_of_an_acronym_names_the_acronym():
+    sources = [hit("SKU BMT-SEN-CMP-M | Sentinel Complete (monthly, MSP) | List price: 6.40")]
+    question = "What is the SKU for Sentinel Complete billed monthly for MSPs?"
+    assert unknown_names(question, sources, lambda term: 0) == ()
+    # ... but a plural acronym the corpus never mentions is still unknown.
+    assert unknown_names("Do VARs get it?", sources, lambda term: 0) == ("VARs",)

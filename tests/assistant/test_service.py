@@ -70,6 +70,8 @@ def test_a_tier_that_only_hears_of_a_benefit_gets_a_handoff_not_a_guess(make_ser
     silver = ask(service, question, partner)
     platinum = ask(service, question, CallerContext(tier="platinum", region="emea"))
     assert silver.path == "abstained" and silver.handoff_offered
+    # What Silver sees names the fund; the sentence with the amount is Platinum's: hand off.
+    assert silver.trace.failed == ["extractive: the documents available to the caller fall short"]
     assert platinum.path != "abstained" and "25,000 USD" in platinum.answer
     # The manager taking over learns why: the answer is in a document Silver may not see ...
     assert service.get_handoff(silver.handoff_id).reason == "access"
@@ -84,6 +86,20 @@ def test_a_question_nothing_covers_is_handed_off_as_no_source(make_service):
     answer = ask(service, "How many vacation days do Altaris employees get?")
     assert answer.path == "abstained"
     assert service.get_handoff(answer.handoff_id).reason == "no_source"
+
+
+def test_without_a_reader_a_table_question_quotes_the_asked_cell(make_service):
+    service, model = make_service()
+    answer = ask(
+        service,
+        "What margin does a Gold partner get in Asia Pacific?",
+        CallerContext(tier="gold", region="apac"),
+        use_model=False,
+    )
+    assert answer.path == "extractive" and not model.calls
+    assert "Gold | Asia Pacific (apac): 30%" in answer.answer
+    assert "32%" not in answer.answer and "22%" not in answer.answer
+    assert answer.citations[0].quote == "Gold | Asia Pacific (apac): 30%"
 
 
 @pytest.mark.parametrize(
