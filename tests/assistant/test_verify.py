@@ -45,8 +45,14 @@ def test_a_copied_sentence_without_a_marker_is_attributed_to_the_passage_with_it
 
 def test_a_figure_missing_from_the_cited_passage_fails():
     check, texts = verifier("What margin do Gold partners earn in EMEA?")
+    result = check.check(f"Gold partners earn a 45% margin in EMEA [{passage(texts, '30%')}].")
+    assert not result.ok and "45" in result.problem
+
+
+def test_a_wrong_citation_number_goes_to_the_passage_that_meets_every_check():
+    check, texts = verifier("What margin do Gold partners earn in EMEA?")
     result = check.check(f"Gold partners earn 30% [{passage(texts, '9:00')}].")
-    assert not result.ok and "30" in result.problem
+    assert result.ok and result.cited == (passage(texts, "30%"),)
 
 
 def test_a_figure_no_passage_holds_is_an_unsupported_claim():
