@@ -437,7 +437,7 @@ def test_thumbs_down_asks_for_a_comment_and_stores_it(page, app):
 
 
 def test_new_answer_is_scrolled_to_its_start(open_page):
-    page = open_page(viewport={"width": 375, "height": 420}, is_mobile=True)
+    page = open_page(viewport={"width": 375, "height": 360}, is_mobile=True)
     page.click(".pa-launcher")
     _ask(page)
     answer = _ask(page, "How long is a registration valid?")
