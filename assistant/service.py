@@ -261,12 +261,15 @@ class AssistantService:
         relevant = any((h.relevance or 0.0) >= self.settings.answer.min_relevance for h in sources)
         # A name or code in the question that no indexed chunk mentions ("Platinum" in a
         # program without that level): the documents speak of something else. Capitalisation
-        # marks names only in English, so other languages rely on the reader and verification.
+        # marks names only in English, so other languages rely on the reader and verification;
+        # and a source in another language may name the same thing in its own words ("Germany"
+        # in an addendum that says "Deutschland"), so then too.
+        same_language = all(h.metadata.get("language", "en") == language for h in sources)
         unknown = (
             unknown_names(
                 asked_part(standalone), sources, self.kb.lexical.doc_freq, self.stemmer(language)
             )
-            if language == "en"
+            if language == "en" and same_language
             else ()
         )
         if unknown:
