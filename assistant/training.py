@@ -13,25 +13,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from assistant.models import CallerContext, Citation, PartnerProfile, Recommendation
+from assistant.citations import citation_for
+from assistant.models import CallerContext, PartnerProfile, Recommendation, SearchHit
 from ingestion.catalog_vocabulary import level_rank
 
 
-def _visible(service: Any, caller: CallerContext, doc_type: str) -> list[dict[str, Any]]:
-    return [hit.metadata for hit in service.kb.retriever.browse(caller, {"doc_type": doc_type})]
-
-
-def _citation(metadata: dict[str, Any], n: int) -> Citation:
-    return Citation(
-        n=n,
-        source=metadata.get("source", ""),
-        title=metadata.get("title", ""),
-        section=metadata.get("section", ""),
-        url=metadata.get("url"),
-        doc_type=metadata.get("doc_type"),
-        effective_date=metadata.get("effective_date"),
-        version=metadata.get("version"),
-    )
+def _visible(service: Any, caller: CallerContext, doc_type: str) -> list[SearchHit]:
+    return service.kb.retriever.browse(caller, {"doc_type": doc_type})
 
 
 def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Recommendation]:
@@ -39,15 +27,20 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
     caller = CallerContext(
         role="partner", tier=profile.tier, region=profile.region, language=profile.language
     )
-    courses: dict[str, tuple[dict, dict]] = {}
-    for meta in _visible(service, caller, "training"):
-        if meta.get("record_json"):
-            record = json.loads(meta["record_json"])
-            courses[record["id"]] = (record, meta)
-    rule_meta = next(
-        (m for m in _visible(service, caller, "program_rule") if m.get("requirements_json")), None
+    courses: dict[str, tuple[dict, SearchHit]] = {}
+    for hit in _visible(service, caller, "training"):
+        if hit.metadata.get("record_json"):
+            record = json.loads(hit.metadata["record_json"])
+            courses[record["id"]] = (record, hit)
+    rule = next(
+        (
+            h
+            for h in _visible(service, caller, "program_rule")
+            if h.metadata.get("requirements_json")
+        ),
+        None,
     )
-    requirements = json.loads(rule_meta["requirements_json"]) if rule_meta else {}
+    requirements = json.loads(rule.metadata["requirements_json"]) if rule else {}
     tier = (profile.tier or tiers[0]).lower()
     position = tiers.index(tier) if tier in tiers else 0
     next_tier = tiers[position + 1] if position + 1 < len(tiers) else None
@@ -89,7 +82,7 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
             steps += next_step(prerequisite, seen | {course_id})
         return steps
 
-    scored: dict[str, tuple[float, list[str], dict]] = {}
+    scored: dict[str, tuple[float, list[str], SearchHit]] = {}
     for course_id, (record, _) in courses.items():
         if not takeable(course_id):
             continue
@@ -145,11 +138,11 @@ def recommend(service: Any, profile: PartnerProfile, limit: int = 5) -> list[Rec
             if current is None or step_score > current[0]:
                 scored[step] = (step_score, [why], courses[step][1])
     ranked = []
-    for course_id, (score, reasons, meta) in scored.items():
+    for course_id, (score, reasons, hit) in scored.items():
         record = courses[course_id][0]
-        citations = [_citation(meta, 1)]
-        if rule_meta and "requires" in " ".join(reasons):
-            citations.append(_citation(rule_meta, 2))
+        citations = [citation_for(1, hit)]
+        if rule and "requires" in " ".join(reasons):
+            citations.append(citation_for(2, rule))
         ranked.append(
             Recommendation(
                 course_id=course_id,
