@@ -520,8 +520,9 @@ class AssistantService:
         shown, cited or recorded (the same test the manager insights use for restricted gaps)."""
         if caller.role in MANAGER_ROLES:
             return False
-        wider = CallerContext(role="channel_manager", as_of=caller.as_of, language=caller.language)
-        hits = self.kb.retriever.retrieve(question, wider, k=self.settings.retrieval.top_k)
+        hits = self.kb.retriever.retrieve(
+            question, _everything_visible(caller), k=self.settings.retrieval.top_k
+        )
         hits = hits[: self.settings.answer.sources]
         ranked = self._evidence(question, caller, hits, terms, max_units=1)
         if not ranked.units:
@@ -611,13 +612,11 @@ class AssistantService:
         floor = self.settings.answer.min_relevance
         own_best = max((h.relevance or -1.0 for h in sources), default=-1.0)
         if not is_manager(caller):
-            everyone = CallerContext(role="channel_manager", as_of=caller.as_of)
-            wider = self.kb.retriever.retrieve(question, everyone, k=3)
-            named = sorted({h.source for h in wider})
-            browsed = self.kb.retriever.browse(caller, {"source": {"$in": named}}) if named else []
-            visible = {h.source for h in browsed}
+            wider = self.kb.retriever.retrieve(question, _everything_visible(caller), k=3)
+            access = AccessFilter.build(caller, self.settings.access)
             hidden_best = max(
-                (h.relevance or -1.0 for h in wider if h.source not in visible), default=-1.0
+                (h.relevance or -1.0 for h in wider if not access.allows(h.metadata)),
+                default=-1.0,
             )
             if hidden_best >= floor and hidden_best > own_best:
                 return "access"
@@ -857,6 +856,12 @@ def _token_events(text: str) -> Iterator[StreamEvent]:
     """A verified sentence goes out word by word, so a channel can render it as it arrives."""
     for i, word in enumerate(text.split(" ")):
         yield StreamEvent(event="token", data={"text": word if i == 0 else " " + word})
+
+
+def _everything_visible(caller: CallerContext) -> CallerContext:
+    """A caller who sees the whole corpus on ``caller``'s date, for the service's own checks of
+    what the caller may not see; nothing found with it is shown, cited or recorded."""
+    return CallerContext(role="channel_manager", as_of=caller.as_of, language=caller.language)
 
 
 def is_manager(caller: CallerContext) -> bool:
