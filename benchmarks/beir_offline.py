@@ -182,15 +182,15 @@ def sweep(args: argparse.Namespace) -> None:
     )
 
     lexical_runs: dict[tuple, list[list[tuple[int, float]]]] = {}
-    for k1, b in _pairs(args.bm25):
+    for (k1, b), repeat in itertools.product(_pairs(args.bm25), _ints(args.title_repeat)):
         index = LexicalIndex(args.cache / "unused", k1=k1, b=b)
         index.build(
             [str(i) for i in range(len(order))],
-            [chunks.texts[i] for i in order],
+            [_title_repeated(chunks.texts[i], repeat) for i in order],
             [{"language": chunks.languages[i]} for i in order],
             generation=0,
         )
-        lexical_runs[(k1, b)] = [
+        lexical_runs[(k1, b, repeat)] = [
             [(int(c), s) for c, s in index.search(data.queries[q].text, args.candidates)]
             for q in queries
         ]
@@ -211,11 +211,12 @@ def sweep(args: argparse.Namespace) -> None:
         top = np.argsort(-sims, axis=1)[:, : args.candidates]
         dense = [[(int(i), float(sims[n, i])) for i in top[n]] for n in range(len(queries))]
         rows.append((model, "dense", "-", _score(dense, doc_ids, queries, qrels)))
-        for (k1, b), lexical in lexical_runs.items():
+        for (k1, b, repeat), lexical in lexical_runs.items():
+            bm25 = f"BM25 k1={k1} b={b}" + (f" title x{repeat}" if repeat != 1 else "")
             if model == args.models.split(",")[0]:
                 rows.append(
                     (
-                        f"BM25 k1={k1} b={b}",
+                        bm25,
                         "lexical",
                         "-",
                         _score(lexical, doc_ids, queries, qrels),
@@ -228,7 +229,7 @@ def sweep(args: argparse.Namespace) -> None:
                 ]
                 rows.append(
                     (
-                        f"{model} + BM25 k1={k1} b={b}",
+                        f"{model} + {bm25}",
                         "hybrid",
                         config.describe(),
                         _score(fused, doc_ids, queries, qrels),
@@ -260,6 +261,17 @@ def _from_cache(model: str, folder: Path, texts: list[str]) -> np.ndarray | None
     return out
 
 
+def _ints(spec: str) -> list[int]:
+    return [int(x) for x in spec.split(",")]
+
+
+def _title_repeated(text: str, repeat: int) -> str:
+    """The chunk's header line (title > section, first in what BM25 indexes) ``repeat`` times:
+    a title field weighted by term frequency, since bm25s indexes one field."""
+    header, _, body = text.partition("\n")
+    return "\n".join([header] * repeat + [body]) if body else text
+
+
 def _pairs(spec: str) -> list[tuple[float, float]]:
     return [tuple(float(x) for x in p.split("/")) for p in spec.split(",")]  # type: ignore[misc]
 
@@ -269,14 +281,15 @@ def _configs(args: argparse.Namespace) -> list:
 
     configs = []
     for method, by_doc in itertools.product(args.fusion.split(","), (False, True)):
-        if method == "rrf":
-            for k in (int(x) for x in args.rrf_k.split(",")):
-                configs.append(FusionConfig("rrf", rrf_k=k, by_document=by_doc))
-        else:
-            for w in (float(x) for x in args.dense_weights.split(",")):
-                configs.append(
-                    FusionConfig(method, dense_weight=w, lexical_weight=1 - w, by_document=by_doc)
+        for k, w in itertools.product(
+            [int(x) for x in args.rrf_k.split(",")] if method == "rrf" else [30],
+            [float(x) for x in args.dense_weights.split(",")],
+        ):
+            configs.append(
+                FusionConfig(
+                    method, rrf_k=k, dense_weight=w, lexical_weight=1 - w, by_document=by_doc
                 )
+            )
     return configs
 
 
@@ -327,6 +340,9 @@ def main() -> None:
     )
     s.add_argument("--candidates", type=int, default=100)
     s.add_argument("--bm25", default="0.9/0.4", help="k1/b pairs, comma-separated")
+    s.add_argument(
+        "--title-repeat", default="1", help="header line repeats in BM25's text, e.g. 1,2,3"
+    )
     s.add_argument("--fusion", default="rrf,minmax,zscore")
     s.add_argument("--rrf-k", default="10,30,60")
     s.add_argument("--dense-weights", default="0.3,0.4,0.5,0.6")

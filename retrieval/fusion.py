@@ -10,9 +10,14 @@ Methods (``PA_RETRIEVAL_FUSION``):
 * ``zscore`` — each list standardized (mean 0, sd 1) over its candidates, weighted sum; a
   missing item gets that list's lowest standardized score.
 
-``by_document`` fuses documents instead of chunks: each list is folded to documents at their
-best chunk, the documents are fused, and chunks come out grouped by their document's fused
-score (best chunk first). A long document then counts once per list, not once per chunk.
+``by_document`` also fuses documents: each list is folded to documents at their best chunk and
+the documents are fused, so a document whose best dense chunk and best lexical chunk differ gets
+both lists' credit (on SciFact, one relevant abstract per query, this is worth +0.003 to +0.006
+nDCG@10 over chunk fusion). The document's fused score goes to its best chunk only; every
+other chunk keeps its own fused score, so a document's weak second chunk does not ride on its
+document's score ahead of another document's strong chunk. (Grouping all of a document's chunks
+under its score, tried first, let one long document fill the first places: the golden set's
+recall@5 fell from 0.95 to 0.73.)
 
 Weights are relative; with ``minmax``/``zscore`` 1/1 means an even average.
 """
@@ -40,10 +45,9 @@ class FusionConfig:
     by_document: bool = False
 
     def describe(self) -> str:
+        weights = f"{self.dense_weight:g}/{self.lexical_weight:g}"
         base = (
-            f"rrf k={self.rrf_k}"
-            if self.method == "rrf"
-            else f"{self.method} {self.dense_weight:g}/{self.lexical_weight:g}"
+            f"rrf k={self.rrf_k} {weights}" if self.method == "rrf" else f"{self.method} {weights}"
         )
         return base + (" doc" if self.by_document else "")
 
@@ -109,5 +113,8 @@ def fuse(
         return sorted(fused.items(), key=lambda pair: -pair[1])
     doc_scores = fuse_scores(config, [(w, _fold(r, key)) for w, r in lists])
     chunk_scores = fuse_scores(config, lists)
-    order = sorted(chunk_scores, key=lambda item: (-doc_scores[key(item)], -chunk_scores[item]))
-    return [(item, doc_scores[key(item)]) for item in order]
+    leads: dict[Hashable, Item] = {}
+    for item in sorted(chunk_scores, key=lambda i: -chunk_scores[i]):
+        leads.setdefault(key(item), item)
+    scores = {i: doc_scores[key(i)] if leads[key(i)] == i else s for i, s in chunk_scores.items()}
+    return sorted(scores.items(), key=lambda pair: -pair[1])
