@@ -12,7 +12,7 @@ Methods (``PA_RETRIEVAL_FUSION``):
 
 ``by_document`` also fuses documents: each list is folded to documents at their best chunk and
 the documents are fused, so a document whose best dense chunk and best lexical chunk differ gets
-both lists' credit (on SciFact, one relevant abstract per query, this is worth +0.003 to +0.006
+both lists' credit (on SciFact, one relevant abstract per query, this is worth +0.004 to +0.008
 nDCG@10 over chunk fusion). The document's fused score goes to its best chunk only; every
 other chunk keeps its own fused score, so a document's weak second chunk does not ride on its
 document's score ahead of another document's strong chunk. (Grouping all of a document's chunks
