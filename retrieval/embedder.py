@@ -272,15 +272,29 @@ class OnnxEmbedder(_QueryCache):
         if not texts:
             return out
         encodings = self.tokenizer.encode_batch(texts)
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        size = self.settings.batch_size
-        for start in range(0, len(order), size):
-            rows = order[start : start + size]
+        lengths = [len(e.ids) for e in encodings]
+        for rows in token_batches(lengths, self.settings.batch_tokens, self.settings.batch_size):
             out[rows] = self._run([encodings[i] for i in rows])
         return out
 
     def _encode_query(self, text: str) -> np.ndarray:
         return self._run([self.tokenizer.encode(text)])[0]
+
+
+def token_batches(lengths: list[int], max_tokens: int, max_texts: int) -> list[list[int]]:
+    """Indexes of texts in batches, shortest first: each batch holds at most ``max_texts``
+    texts and, padded to its longest, at most ``max_tokens`` tokens (a longer text goes alone)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in np.argsort(lengths, kind="stable").tolist():
+        grown = (len(current) + 1) * lengths[index]
+        if current and (grown > max_tokens or len(current) == max_texts):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
 
 
 class E5Embedder(_QueryCache):

