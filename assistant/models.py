@@ -56,7 +56,9 @@ class AnswerTrace(BaseModel):
     ``sources`` are the retrieved chunks given to the step that answered (id, fusion score,
     relevance); ``passages`` the sentences and rows the reader saw with their scores;
     ``failed`` the check that made a path give up (``reader said not found``, a verification
-    problem, ``no evidence``); ``reply`` the reader's raw reply when one was made.
+    problem, ``no evidence``); ``reply`` the reader's raw reply when one was made;
+    ``translated`` the question as it was also searched, in the corpus's main language, when
+    it was asked in another.
     """
 
     sources: list[dict[str, Any]] = []
@@ -64,6 +66,7 @@ class AnswerTrace(BaseModel):
     failed: list[str] = []
     reply: str | None = None
     language: str = "en"
+    translated: str | None = None
 
 
 class Answer(BaseModel):

@@ -94,6 +94,7 @@ class AssistantService:
         self.records = records or RecordStore.from_settings(settings)
         self.read_prompt = load_prompt("read")
         self.rewrite_prompt = load_prompt("rewrite")
+        self.translate_prompt = load_prompt("translate")
         self.vocabulary = Vocabulary.from_settings(settings.access)
 
     # -- wiring ---------------------------------------------------------------------------
@@ -167,6 +168,48 @@ class AssistantService:
                 pass
         return conversation.merge_follow_up(question.text, history, self.vocabulary)
 
+    def translated_question(self, question: str, language: str) -> str | None:
+        """``question`` in the corpus's main language (the one most chunks are written in) when
+        it is asked in a language fewer chunks are written in, by the reader
+        (``prompts/translate.md``); None otherwise, when translation is off or the reader
+        fails, or when the reply looks like an instruction."""
+        counts = self.kb.lexical.language_counts()
+        if not self.settings.answer.translate_questions or not counts:
+            return None
+        target, most = counts.most_common(1)[0]
+        if counts.get(language, 0) >= most:
+            return None
+        messages = self.translate_prompt.messages(
+            target_name=reader.LANGUAGE_NAMES.get(target, target), question=question
+        )
+        try:
+            reply = self.chat_model.generate(messages, max_tokens=96).strip()
+        except ChatModelError:
+            return None
+        line = reply.splitlines()[0].strip().strip('"') if reply else ""
+        if not line or line == question or looks_like_injection(line):
+            return None
+        return line
+
+    def _retrieve(self, questions: list[str], caller: CallerContext) -> list[SearchHit]:
+        """The caller's top chunks for one question, or for several forms of it (a translation
+        first) merged by reciprocal rank; a chunk keeps its best relevance."""
+        k = self.settings.retrieval.top_k
+        if len(questions) == 1:
+            return self.kb.retriever.retrieve(questions[0], caller, k=k)
+        fused: dict[str, float] = {}
+        best: dict[str, SearchHit] = {}
+        for form in questions:
+            for rank, hit in enumerate(self.kb.retriever.retrieve(form, caller, k=k), start=1):
+                fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + 1.0 / (
+                    self.settings.retrieval.rrf_k + rank
+                )
+                kept = best.get(hit.chunk_id)
+                if kept is None or (hit.relevance or 0.0) > (kept.relevance or 0.0):
+                    best[hit.chunk_id] = hit
+        ranked = sorted(best, key=lambda chunk_id: -fused[chunk_id])
+        return [best[chunk_id] for chunk_id in ranked[:k]]
+
     def _prepare(self, question: Question) -> tuple[Question, str, CallerContext]:
         if question.conversation_id and not question.history:
             try:
@@ -224,8 +267,11 @@ class AssistantService:
                 yield StreamEvent(event="citations", data={"citations": citations})
             yield StreamEvent(event="final", data=checked.model_dump(mode="json"))
             return
-        hits = self.kb.retriever.retrieve(standalone, caller, k=self.settings.retrieval.top_k)
-        timings["retrieve_ms"] = _ms(started)
+        translated = self.translated_question(standalone, language) if use_model else None
+        if translated:
+            timings["translate_ms"] = _ms(started)
+        hits = self._retrieve([translated, standalone] if translated else [standalone], caller)
+        timings["retrieve_ms"] = _ms(started) - timings.get("translate_ms", 0.0)
         sources = self._with_neighbours(hits[: self.settings.answer.sources])
         trace = AnswerTrace(
             sources=[
@@ -238,12 +284,15 @@ class AssistantService:
                 for h in sources
             ],
             language=language,
+            translated=translated,
         )
         if stream and sources:
             yield _progress("reading", language, sources=len({h.doc_id for h in sources}))
         terms = text.analyzer(self.stemmer(language))
         # Passages are ranked for what is asked; a date the question names chose the documents.
         focus = conversation.without_date(standalone, date.today())
+        if translated:  # passages are ranked for both forms of the question
+            focus = f"{conversation.without_date(translated, date.today())}\n{focus}"
         evidence = self._evidence(focus, caller, sources, terms)
         trace.passages = [
             {

@@ -111,6 +111,9 @@ class AnswerSettings(BaseModel):
     languages: list[str] = ["en", "de", "es", "fr", "ja"]
     # How sure the detector must be before the question's language wins over the caller's.
     language_confidence: float = Field(0.7, ge=0.5, le=1.0)
+    # A question in another language than the corpus's main one is translated by the reader
+    # (prompts/translate.md) and searched in both forms; the answer stays in the asked language.
+    translate_questions: bool = True
 
 
 class AuthSettings(BaseModel):

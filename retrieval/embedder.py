@@ -21,6 +21,7 @@ import importlib
 import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -273,8 +274,20 @@ class OnnxEmbedder(_QueryCache):
             return out
         encodings = self.tokenizer.encode_batch(texts)
         lengths = [len(e.ids) for e in encodings]
-        for rows in token_batches(lengths, self.settings.batch_tokens, self.settings.batch_size):
-            out[rows] = self._run([encodings[i] for i in rows])
+        batches = token_batches(lengths, self.settings.batch_tokens, self.settings.batch_size)
+
+        def run(rows: list[int]) -> np.ndarray:
+            return self._run([encodings[i] for i in rows])
+
+        if self.settings.workers > 1 and len(batches) > 1:
+            # onnxruntime releases the GIL while it runs: batches run on several cores, each
+            # with its own intra-op threads (no spin-waiting across one batch).
+            with ThreadPoolExecutor(self.settings.workers) as pool:
+                for rows, vectors in zip(batches, pool.map(run, batches)):
+                    out[rows] = vectors
+        else:
+            for rows in batches:
+                out[rows] = run(rows)
         return out
 
     def _encode_query(self, text: str) -> np.ndarray:

@@ -41,7 +41,7 @@ class FusionConfig:
     rrf_k: int = 30
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
-    code_weight: float = 1.0
+    code_weight: float = 0.5
     by_document: bool = False
 
     def describe(self) -> str:

@@ -25,7 +25,7 @@ import json
 import re
 import shutil
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +191,10 @@ class LexicalIndex:
         self._masks.clear()
         self._row_of = self._columns = None
         return True
+
+    def language_counts(self) -> Counter[str]:
+        """How many indexed chunks are written in each language."""
+        return Counter(str(m.get("language") or "en") for m in self.metadata)
 
     def signature(self) -> dict[str, Any]:
         """What the saved index depends on besides the chunks."""

