@@ -12,6 +12,7 @@ uses as its "do the sources support an answer" gate.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -30,8 +31,11 @@ from retrieval.settings import RetrievalConfig
 
 Mode = Literal["dense", "lexical", "hybrid"]
 WORD = re.compile(r"\w+")
-# How many times more nearest chunks the unfiltered dense query fetches (see `_dense`).
-DENSE_OVERFETCH = 4
+# The unfiltered dense query fetches enough nearest chunks that about DENSE_MARGIN times the
+# candidates wanted are ones the caller may see (by the share of the index they may see), and
+# at most DENSE_OVERFETCH times the candidates (see `_dense`).
+DENSE_MARGIN = 1.5
+DENSE_OVERFETCH = 6
 
 
 class Retriever(Protocol):
@@ -194,8 +198,9 @@ class HybridRetriever:
         """The ``n`` nearest chunks the caller may see, as (chunk id, cosine).
 
         Chroma's metadata pre-filter costs about 0.85 s a query at 100k chunks (3 ms without
-        it), so the store is asked unfiltered, for ids and distances only, for
-        ``DENSE_OVERFETCH`` times more, and the caller's chunks are kept with the lexical
+        it), so the store is asked unfiltered, for ids and distances only, for enough more that
+        about ``DENSE_MARGIN`` times ``n`` are the caller's (by the share of the index the
+        caller may see; HNSW time grows with the number fetched), and they are kept with the lexical
         index's access mask (the same ``AccessFilter.allows`` rule, cached per caller); a chunk
         the index does not hold yet (a run that committed but died before bumping the
         generation) is checked on its own metadata. Only when too few survive (a caller who may
@@ -203,7 +208,8 @@ class HybridRetriever:
         every hit with the predicate again either way.
         """
         total = self.store.count()
-        fetch = min(total, n * DENSE_OVERFETCH)
+        share = max(self.lexical.visible_share(access), 1 / DENSE_OVERFETCH)
+        fetch = min(total, math.ceil(n * DENSE_MARGIN / share), n * DENSE_OVERFETCH)
         nearest = self.store.nearest_ids(vector, fetch, None)
         allowed = self.lexical.allowed(access, [cid for cid, _ in nearest])
         unknown = [cid for (cid, _), ok in zip(nearest, allowed) if ok is None]

@@ -244,6 +244,11 @@ class LexicalIndex:
                 self._masks.popitem(last=False)
         return mask
 
+    def visible_share(self, access: AccessFilter) -> float:
+        """The share of the indexed chunks ``access`` allows (1.0 for an empty index)."""
+        mask = self._mask(access)
+        return 1.0 if mask is None or not len(mask) else float(np.count_nonzero(mask)) / len(mask)
+
     def allowed(self, access: AccessFilter, ids: list[str]) -> list[bool | None]:
         """For each chunk id: whether ``access`` allows it, or None when the index does not
         hold it (written by a run that has not bumped the store generation yet)."""

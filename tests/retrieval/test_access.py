@@ -187,3 +187,17 @@ def test_browsing_structured_records_shows_exactly_what_the_caller_may_see(sampl
     assert {hit.chunk_id for hit in browsed} == expected
     assert all(may_see(caller, hit.metadata) for hit in browsed)
     assert all(hit.metadata["doc_type"] == "program_rule" and hit.text for hit in browsed)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("region", [None, "emea"])
+def test_the_visible_share_is_the_share_of_chunks_the_caller_may_see(sample_kb, tier, region):
+    # the dense path sizes its unfiltered fetch by this share (HybridRetriever._dense)
+    caller = CallerContext(role="partner", tier=tier, region=region)
+    retriever = sample_kb.retriever
+    retriever.sync()
+    access = AccessFilter.build(caller, ACCESS, retriever._documents)
+    metadata = retriever.lexical.metadata
+    expected = sum(access.allows(m) for m in metadata) / len(metadata)
+    assert retriever.lexical.visible_share(access) == pytest.approx(expected)
+    assert 0 < expected < 1  # the sample corpus holds chunks every partner is kept from
