@@ -74,6 +74,7 @@ from assistant.records import (
 )
 from assistant.settings import Settings
 from retrieval.access import AccessFilter, validate_caller
+from retrieval.fusion import FusionConfig, fuse_scores
 from retrieval.knowledge_base import KnowledgeBase, open_knowledge_base
 
 MANAGER_ROLES = frozenset({"channel_manager", "admin"})
@@ -173,7 +174,7 @@ class AssistantService:
         it is asked in a language fewer chunks are written in, by the reader
         (``prompts/translate.md``); None otherwise, when translation is off or the reader
         fails, or when the reply looks like an instruction."""
-        counts = self.kb.lexical.language_counts()
+        counts = self.kb.lexical.language_counts
         if not self.settings.answer.translate_questions or not counts:
             return None
         target, most = counts.most_common(1)[0]
@@ -197,16 +198,16 @@ class AssistantService:
         k = self.settings.retrieval.top_k
         if len(questions) == 1:
             return self.kb.retriever.retrieve(questions[0], caller, k=k)
-        fused: dict[str, float] = {}
+        lists = [self.kb.retriever.retrieve(form, caller, k=k) for form in questions]
         best: dict[str, SearchHit] = {}
-        for form in questions:
-            for rank, hit in enumerate(self.kb.retriever.retrieve(form, caller, k=k), start=1):
-                fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + 1.0 / (
-                    self.settings.retrieval.rrf_k + rank
-                )
-                kept = best.get(hit.chunk_id)
-                if kept is None or (hit.relevance or 0.0) > (kept.relevance or 0.0):
-                    best[hit.chunk_id] = hit
+        for hit in (hit for hits in lists for hit in hits):
+            kept = best.get(hit.chunk_id)
+            if kept is None or (hit.relevance or 0.0) > (kept.relevance or 0.0):
+                best[hit.chunk_id] = hit
+        fused = fuse_scores(
+            FusionConfig("rrf", rrf_k=self.settings.retrieval.rrf_k),
+            [(1.0, [(hit.chunk_id, 0.0) for hit in hits]) for hits in lists],
+        )
         ranked = sorted(best, key=lambda chunk_id: -fused[chunk_id])
         return [best[chunk_id] for chunk_id in ranked[:k]]
 

@@ -112,6 +112,8 @@ class LexicalIndex:
         self.ids: list[str] = []
         self.metadata: list[dict[str, Any]] = []
         self.indexed_languages: list[str] = []
+        # How many indexed chunks each language has (codes as the analyzers read them).
+        self.language_counts: Counter[str] = Counter()
         self.generation = -1
         self._row_of: dict[str, int] | None = None
         self._columns: AccessColumns | None = None
@@ -144,6 +146,7 @@ class LexicalIndex:
         self._masks.clear()
         self._row_of = self._columns = None
         languages = [_language(m) for m in metadata]
+        self.language_counts = Counter(languages)
         self.indexed_languages = sorted(set(languages), key=lambda code: (code != "en", code))
         if ids:
             self.bm25 = bm25s.BM25(k1=self.k1, b=self.b)
@@ -186,15 +189,12 @@ class LexicalIndex:
         if saved.get("analysis") != self.signature():
             return False  # built with other BM25 parameters or analyzers: rebuild
         self.ids, self.metadata = saved["ids"], saved["metadata"]
+        self.language_counts = Counter(_language(m) for m in self.metadata)
         self.indexed_languages = saved.get("languages", ["en"])
         self.generation, self.bm25 = int(saved["generation"]), bm25
         self._masks.clear()
         self._row_of = self._columns = None
         return True
-
-    def language_counts(self) -> Counter[str]:
-        """How many indexed chunks are written in each language."""
-        return Counter(str(m.get("language") or "en") for m in self.metadata)
 
     def signature(self) -> dict[str, Any]:
         """What the saved index depends on besides the chunks."""

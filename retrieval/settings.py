@@ -71,8 +71,8 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(6, ge=1, le=100)
     mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     candidates: int = Field(100, ge=1, le=1000)
-    # Min-max fusion at 0.9/1.1 with document fusion (fusion.py): SciFact nDCG@10 0.739 through
-    # the product (0.740 in the harness; RRF 0.720) with the golden set's recall@5 at 0.951
+    # Min-max fusion at 0.9/1.1 with document fusion (fusion.py): SciFact nDCG@10 0.740 through
+    # the product (with code_weight 0.5; RRF 0.720) with the golden set's recall@5 at 0.951
     # (RRF 0.952) and MRR@10 0.932 (RRF 0.905).
     # Neighbouring weights score alike (0.8/1.2: 0.740 and 0.954); benchmarks/README.md.
     fusion: Literal["rrf", "minmax", "zscore"] = "minmax"

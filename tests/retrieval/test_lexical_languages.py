@@ -96,3 +96,19 @@ def test_a_changed_analysis_setting_rebuilds_the_saved_index(tmp_path):
     index.save()
     assert LexicalIndex(tmp_path / "lex", languages=index.languages).load()
     assert not LexicalIndex(tmp_path / "lex", k1=1.5, languages=index.languages).load()
+
+
+def test_language_counts_read_codes_as_the_analyzers_do_and_survive_a_reload(tmp_path):
+    # the assistant translates a question whose language fewer chunks are written in
+    index = LexicalIndex(tmp_path / "lexical")
+    index.build(
+        ["a", "b", "c"],
+        ["Partner in Österreich", "Partner in Deutschland", "Partners in Germany"],
+        [{"language": "de-AT"}, {"language": "de"}, {}],
+        generation=1,
+    )
+    assert index.language_counts == {"de": 2, "en": 1}
+    index.save()
+    reloaded = LexicalIndex(tmp_path / "lexical")
+    assert reloaded.load()
+    assert reloaded.language_counts == {"de": 2, "en": 1}
