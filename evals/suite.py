@@ -73,6 +73,7 @@ SuiteName = Literal[
     "all",
     "conditionalqa",
     "brightmere",
+    "multilingual",
     "ci",
     "ci-reader",
 ]

@@ -92,6 +92,15 @@ VENDOR_CORPORA: dict[str, VendorCorpus] = {
         regions=("amer", "emea", "apj"),
         training=DATASETS / "brightmere_training.jsonl",
     ),
+    # The home corpus asked in German, Spanish, French and Japanese: 12 questions written before
+    # the answer-language prompt was tuned, so the multilingual figures have a held-out set.
+    "multilingual": VendorCorpus(
+        name="multilingual",
+        folder=HERE.parent / "data",
+        dataset=DATASETS / "altaris_multilingual.jsonl",
+        tiers=("registered", "silver", "gold", "platinum"),
+        regions=("na", "emea", "apac", "latam"),
+    ),
 }
 
 
