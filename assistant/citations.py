@@ -4,6 +4,7 @@ One place for the answer path, drafting and the rule checks (none of them needs 
 
 from __future__ import annotations
 
+from assistant.answering.messages import message
 from assistant.models import Citation, SearchHit
 
 
@@ -22,12 +23,13 @@ def citation_for(n: int, hit: SearchHit) -> Citation:
     )
 
 
-def rule_label(citation: Citation) -> str:
-    """How an answer names a program rule: title with its version and effective date."""
-    parts = [citation.title or citation.source]
+def rule_label(citation: Citation, language: str = "en") -> str:
+    """How an answer names a program rule: title (in its own language) with its version and
+    effective date (worded in the answer's ``language``)."""
     details = []
     if citation.version:
-        details.append(f"version {citation.version}")
+        details.append(message("rule_version", language, version=citation.version))
     if citation.effective_date:
-        details.append(f"effective {citation.effective_date}")
-    return f"{parts[0]} ({', '.join(details)})" if details else parts[0]
+        details.append(message("rule_effective", language, date=citation.effective_date))
+    title = citation.title or citation.source
+    return f"{title} ({', '.join(details)})" if details else title

@@ -23,6 +23,7 @@ How an answer is made (each step is a method below):
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -339,7 +340,9 @@ class AssistantService:
         # verification, a quoted sentence would only guess: abstain instead.
         read = trace.reply is not None and trace.reply.strip() != ""
         if answer is None and evidence.units and relevant and not read and not unknown:
-            answer = self._extract_if_supported(focus, caller, sources, evidence, terms, trace)
+            answer = self._extract_if_supported(
+                focus, caller, sources, evidence, terms, trace, language
+            )
             if answer is not None and stream:
                 yield from _token_events(answer.answer)
         if answer is None:
@@ -415,6 +418,8 @@ class AssistantService:
                     if text is None:
                         failed = True
                         break
+                    if not text:
+                        continue
                     verified.append(text)
                     timings.setdefault("first_verified_ms", _ms(started))
                     yield from _token_events(text)
@@ -435,7 +440,7 @@ class AssistantService:
             return
         if not failed and pending.strip():
             text = self._verified(pending.strip(), verifier, cited, trace, not verified)
-            if text is not None:
+            if text:
                 verified.append(text)
                 timings.setdefault("first_verified_ms", _ms(started))
                 yield from _token_events(text)
@@ -463,13 +468,17 @@ class AssistantService:
         trace: AnswerTrace,
         first: bool,
     ) -> str | None:
-        """The sentence as it is sent (citation numbers in order of first citation), or None
-        when it fails verification (the problem goes into the trace)."""
+        """The sentence as it is sent (citation numbers in order of first citation), "" for
+        markers alone (a marker the reader repeated after the full stop, streamed apart from its
+        sentence), or None when it fails verification (the problem goes into the trace)."""
         sentence = reader.parse(sentence).text if first else sentence
+        if not MARKER.sub("", sentence).strip():
+            return ""
         check = verifier.check(sentence)
         if not check.ok:
             trace.failed.append(check.problem)
             return None
+        sentence = REPEATED_MARKER.sub(r"\1\3", sentence)
         markers = {int(m) for m in MARKER.findall(sentence)}
         if check.cited and markers != set(check.cited):  # uncited, or re-cited by the verifier
             sentence = _cite(MARKER.sub("", sentence).rstrip(), check.cited[0])
@@ -497,6 +506,7 @@ class AssistantService:
         evidence: Evidence,
         terms: Callable[[str], list[str]],
         trace: AnswerTrace,
+        language: str = "en",
     ) -> Answer | None:
         """Without a reader (or when it could not run), quote the best passages when the evidence
         is strong enough (:func:`assistant.answering.extract.extract`) and the caller may see the
@@ -521,7 +531,7 @@ class AssistantService:
             )
             for unit in found.quotes
         ]
-        return self._extractive(quoted)
+        return self._extractive(quoted, language)
 
     def _extraction(
         self, question: str, evidence: Evidence, terms: Callable[[str], list[str]]
@@ -580,7 +590,7 @@ class AssistantService:
         best = hits[ranked.units[0].unit.hit]
         return not AccessFilter.build(caller, self.settings.access).allows(best.metadata)
 
-    def _extractive(self, quoted: list[tuple[str, Citation]]) -> Answer:
+    def _extractive(self, quoted: list[tuple[str, Citation]], language: str = "en") -> Answer:
         """An answer made of source sentences, each with its citation."""
         citations: list[Citation] = []
         lines = []
@@ -593,7 +603,11 @@ class AssistantService:
                 same.quote = f"{same.quote} … {citation.quote}" if same.quote else citation.quote
             lines.append(f"{sentence} [{same.n}]")
         lead = citations[0]
-        intro = f"According to {rule_label(lead)}: " if lead.doc_type == "program_rule" else ""
+        intro = (
+            message("according", language, label=rule_label(lead, language))
+            if lead.doc_type == "program_rule"
+            else ""
+        )
         return Answer(
             answer=intro + " ".join(lines),
             citations=citations,
@@ -954,6 +968,10 @@ def reading_result(event: StreamEvent) -> Answer | None:
     return event.data.get("answer") if event.event == "final" else None
 
 
+# "… 3 sitios [1]. [1]": a small reader sometimes repeats the marker after the full stop.
+REPEATED_MARKER = re.compile(r"(\[(\d{1,2})\])([.!?。！？]?)\s*\[\2\]")
+
+
 def _cite(sentence: str, n: int) -> str:
     body = sentence.rstrip()
     end = body[-1] if body and body[-1] in ".!?。" else ""
@@ -973,7 +991,7 @@ def _rule_suffix(text: str, citations: list[Citation], language: str) -> str:
     ]
     if not rules or any(c.effective_date and c.effective_date in text for c in rules):
         return ""
-    return f" ({message('source', language)}: {rule_label(rules[0])}.)"
+    return f" ({message('source', language)}: {rule_label(rules[0], language)}.)"
 
 
 def build_service(

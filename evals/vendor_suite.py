@@ -30,7 +30,7 @@ import math
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,10 +147,16 @@ def corpus_settings(settings: Settings, corpus: VendorCorpus, workdir: Path) -> 
     )
 
 
-def language_scores(item: Mapping[str, Any], answer_text: str) -> dict[str, Any]:
+def language_scores(
+    item: Mapping[str, Any], answer_text: str, titles: Sequence[str] = ()
+) -> dict[str, Any]:
     """The detected language of the answer and whether it is the expected one (NaN for English
-    items: the check is about answering in the question's language)."""
+    items: the check is about answering in the question's language). The cited sources'
+    ``titles`` are left out first: an answer names its source by the source's own title
+    ("Quelle: Partner Discount Matrix FY2026"), whatever language it is written in."""
     expected = str(item.get("answer_language") or "en").lower()
+    for title in sorted((t for t in titles if t), key=len, reverse=True):
+        answer_text = answer_text.replace(title, " ")
     detected = am.detect_language(answer_text) if answer_text.strip() else "unknown"
     correct = float(detected == expected) if expected != "en" else math.nan
     return {"answer_language": expected, "detected_language": detected,
@@ -232,7 +238,8 @@ def run_vendor_suite(
                 question = question_of(item)
                 answer = service.answer(question, use_model=use_model)
                 row = score_answer(item, answer, allowed.for_caller(question.caller), offline)
-                row.update(language_scores(item, answer.answer))
+                titles = [c.title for c in answer.citations]
+                row.update(language_scores(item, answer.answer, titles))
                 row["kind"] = item["kind"]
                 if answer.prompt:
                     prompts[answer.prompt.name] = answer.prompt.version

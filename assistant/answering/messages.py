@@ -42,6 +42,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Rédaction d'une réponse vérifiée…",
         "ja": "確認済みの回答を作成しています…",
     },
+    "rule_version": {
+        "en": "version {version}",
+        "de": "Version {version}",
+        "es": "versión {version}",
+        "fr": "version {version}",
+        "ja": "バージョン {version}",
+    },
+    "rule_effective": {
+        "en": "effective {date}",
+        "de": "gültig ab {date}",
+        "es": "vigente desde {date}",
+        "fr": "en vigueur depuis le {date}",
+        "ja": "{date} 発効",
+    },
+    "according": {
+        "en": "According to {label}: ",
+        "de": "Laut {label}: ",
+        "es": "Según {label}: ",
+        "fr": "Selon {label} : ",
+        "ja": "{label}によると: ",
+    },
     "source": {
         "en": "Source",
         "de": "Quelle",

@@ -41,6 +41,7 @@ def messages(
         vendor=vendor,
         passages=passages,
         question=question,
+        language=language,
         language_name=LANGUAGE_NAMES.get(language, language),
     )
 

@@ -61,6 +61,14 @@ def test_tokenize_splits_words_numbers_and_symbols():
     assert tokenize("Within 1,000 days (90%).") == ["within", "1000", "days", "90", "%"]
 
 
+def test_a_key_fact_is_found_inside_text_written_without_spaces():
+    """Japanese runs on without spaces: "48時間" must be found in "48時間以内に", and a figure that
+    only begins the same digits must not count ("148時間")."""
+    assert key_fact_recall("48時間以内にAltarisへ報告します [1]", [["48時間", "48 hours"]]) == 1.0
+    assert key_fact_recall("148時間以内に報告します", ["48時間"]) == 0.0
+    assert key_fact_recall("48日以内に報告します", ["48時間"]) == 0.0
+
+
 # ------------------------------------------------------------------------------ citations
 def test_all_markers_pointing_to_listed_citations_are_valid():
     assert citation_validity(PERFECT, n_sources=4) == 1.0

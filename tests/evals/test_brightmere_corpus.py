@@ -104,6 +104,13 @@ def test_language_scores_and_breakdown():
         language_scores(de, "Logs are kept for 180 days by default [1].")["answer_language_correct"]
         == 0.0
     )
+    # The cited source's own title does not count: an English answer citing a German-titled
+    # addendum is English (with the title it reads as German).
+    en_item = {"answer_language": "en"}
+    title = "PartnerLink Zusatzvereinbarung DACH für Österreich und die Schweiz"
+    english = f"Elbtal Distribution [1] (Source: {title})."
+    assert language_scores(en_item, english)["detected_language"] == "de"
+    assert language_scores(en_item, english, [title])["detected_language"] == "en"
     rows = [
         {"kind": "table", "answerable": True, "abstained": False, "access_violations": 0,
          "key_fact_recall": 1.0, "confidently_wrong": 0.0},
