@@ -104,3 +104,26 @@ def test_the_translation_brings_the_answering_passage_closer(tmp_path):
     on = _ask(tmp_path / "on", _model(TRANSLATION))
     assert on.trace.sources[0]["source"] == "certification.md"
     assert on.trace.sources[0]["relevance"] > off.trace.sources[0]["relevance"] + 0.2
+
+
+def test_the_reader_is_cued_in_the_question_language_and_the_rule_label_is_localized(tmp_path):
+    """The reader's prompt ends with the answer-language cue written in French; the label the
+    answer names its program rule with (version, effective date) is French too, while the rule's
+    title stays as the source writes it."""
+    model = _model(TRANSLATION)
+    settings = make_settings(tmp_path)
+    service = build_service(settings, chat_model=model)
+    write(
+        tmp_path / "kb" / "certification.md",
+        "---\ndoc_type: program_rule\nversion: '3.1'\neffective_date: '2026-01-01'\n---\n"
+        "# Certification exams\n\n"
+        "A candidate who fails the certification exam can retake it after 14 days.\n",
+    )
+    service.kb.ingest([tmp_path / "kb"], sync=True)
+    answer = service.answer(Question(text=QUESTION_FR, caller=CallerContext(tier="gold")))
+
+    assert answer.path == "generated", answer.trace.failed
+    reading = model.calls[-1][-1]["content"]
+    assert reading.rstrip().endswith("Réponds en français par une phrase complète.")
+    assert "Certification exams (version 3.1, en vigueur depuis le 2026-01-01)" in answer.answer
+    assert "effective" not in answer.answer
