@@ -506,7 +506,7 @@ class AssistantService:
         evidence: Evidence,
         terms: Callable[[str], list[str]],
         trace: AnswerTrace,
-        language: str = "en",
+        language: str,
     ) -> Answer | None:
         """Without a reader (or when it could not run), quote the best passages when the evidence
         is strong enough (:func:`assistant.answering.extract.extract`) and the caller may see the
@@ -590,7 +590,7 @@ class AssistantService:
         best = hits[ranked.units[0].unit.hit]
         return not AccessFilter.build(caller, self.settings.access).allows(best.metadata)
 
-    def _extractive(self, quoted: list[tuple[str, Citation]], language: str = "en") -> Answer:
+    def _extractive(self, quoted: list[tuple[str, Citation]], language: str) -> Answer:
         """An answer made of source sentences, each with its citation."""
         citations: list[Citation] = []
         lines = []
@@ -968,7 +968,8 @@ def reading_result(event: StreamEvent) -> Answer | None:
     return event.data.get("answer") if event.event == "final" else None
 
 
-# "… 3 sitios [1]. [1]": a small reader sometimes repeats the marker after the full stop.
+# "… 120 days [1].[1]": a small reader sometimes repeats the marker after the full stop. (With a
+# space between, "[1]. [1]", the repeat is split off as a sentence of markers alone.)
 REPEATED_MARKER = re.compile(r"(\[(\d{1,2})\])([.!?。！？]?)\s*\[\2\]")
 
 

@@ -25,14 +25,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from assistant.models import Answer, Citation, SearchHit
+from retrieval.lexical_index import UNSPACED_CHARS
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _ASCII_PUNCT = set(string.punctuation)
 # A number (with thousands separators or a decimal part), a word, or one symbol such as % or $.
-# Scripts written without spaces (kana, CJK ideographs, hangul) are one token per character, so
-# "48時間" is found in "48時間以内に報告します" as "120 days" is in "within 120 days".
-_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
-_TOKEN = re.compile(rf"\d+(?:[.,]\d+)*|[{_UNSPACED}]|[^\W\d_{_UNSPACED}]+|[^\w\s]", re.UNICODE)
+# Scripts written without spaces (the lexical index's UNSPACED_CHARS) are one token per
+# character, so "48時間" is found in "48時間以内に報告します" as "120 days" is in "within 120 days".
+_TOKEN = re.compile(
+    rf"\d+(?:[.,]\d+)*|[{UNSPACED_CHARS}]|[^\W\d_{UNSPACED_CHARS}]+|[^\w\s]", re.UNICODE
+)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 # Inline citation markers: [1], [2, 3], [1][4].
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")

@@ -98,8 +98,8 @@ VENDOR_CORPORA: dict[str, VendorCorpus] = {
         name="multilingual",
         folder=HERE.parent / "data",
         dataset=DATASETS / "altaris_multilingual.jsonl",
-        tiers=("registered", "silver", "gold", "platinum"),
-        regions=("na", "emea", "apac", "latam"),
+        tiers=tuple(AccessSettings().tiers),  # the home corpus uses the default vocabulary
+        regions=tuple(AccessSettings().regions),
     ),
 }
 

@@ -23,8 +23,9 @@ from functools import lru_cache
 import bm25s.stopwords
 import Stemmer
 
+from retrieval.lexical_index import UNSPACED
+
 WORD = re.compile(r"\w+(?:[-.]\w+)*", re.UNICODE)
-UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 DEFAULT_STEMMER = "english"
 
 

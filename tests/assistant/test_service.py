@@ -171,10 +171,11 @@ def test_a_supported_model_answer_is_returned_as_generated_with_rule_dates(make_
     assert "120 days" in cited.quote  # the citation carries the passage the answer relied on
 
 
-def test_a_marker_repeated_after_the_full_stop_is_sent_once(make_service):
+@pytest.mark.parametrize("between", [" ", ""])
+def test_a_marker_repeated_after_the_full_stop_is_sent_once(make_service, between):
     def reply(messages):
         n = passage_with(messages, "120 days")
-        return f"A registered deal is protected for 120 days [{n}]. [{n}]"
+        return f"A registered deal is protected for 120 days [{n}].{between}[{n}]"
 
     service, _ = make_service(reply)
     answer = ask(service, "How long is a registered deal protected?")
