@@ -170,16 +170,21 @@ class AssistantService:
                 pass
         return conversation.merge_follow_up(question.text, history, self.vocabulary)
 
+    def _corpus_language(self) -> str | None:
+        """The language most indexed chunks are written in (None for an empty index)."""
+        counts = self.kb.lexical.language_counts
+        return counts.most_common(1)[0][0] if counts else None
+
     def translated_question(self, question: str, language: str) -> str | None:
         """``question`` in the corpus's main language (the one most chunks are written in) when
         it is asked in a language fewer chunks are written in, by the reader
         (``prompts/translate.md``); None otherwise, when translation is off or the reader
         fails, or when the reply looks like an instruction."""
-        counts = self.kb.lexical.language_counts
-        if not self.settings.answer.translate_questions or not counts:
+        target = self._corpus_language()
+        if not self.settings.answer.translate_questions or target is None:
             return None
-        target, most = counts.most_common(1)[0]
-        if counts.get(language, 0) >= most:
+        counts = self.kb.lexical.language_counts
+        if counts.get(language, 0) >= counts[target]:
             return None
         messages = self.translate_prompt.messages(
             target_name=reader.LANGUAGE_NAMES.get(target, target), question=question
@@ -312,15 +317,19 @@ class AssistantService:
         relevant = any((h.relevance or 0.0) >= self.settings.answer.min_relevance for h in sources)
         # A name or code in the question that no indexed chunk mentions ("Platinum" in a
         # program without that level): the documents speak of something else. Capitalisation
-        # marks names only in English, so other languages rely on the reader and verification;
-        # and a source in another language may name the same thing in its own words ("Germany"
-        # in an addendum that says "Deutschland"), so then too.
-        same_language = all(h.metadata.get("language", "en") == language for h in sources)
+        # marks names only in English, so a question in another language is checked in its
+        # English translation when it has one, and otherwise relies on the reader and
+        # verification; a source in another language may name the same thing in its own words
+        # ("Germany" in an addendum that says "Deutschland"), so then too.
+        named, named_language = (
+            (translated, self._corpus_language()) if translated else (standalone, language)
+        )
+        same_language = all(h.metadata.get("language", "en") == named_language for h in sources)
         unknown = (
             unknown_names(
-                asked_part(standalone), sources, self.kb.lexical.doc_freq, self.stemmer(language)
+                asked_part(named), sources, self.kb.lexical.doc_freq, self.stemmer(named_language)
             )
-            if language == "en" and same_language
+            if named_language == "en" and same_language
             else ()
         )
         if unknown:

@@ -33,6 +33,20 @@ def asked_part(text: str) -> str:
     return questions[-1] if len(sentences) > 1 and questions else text
 
 
+def situation_and_question(text: str) -> tuple[str, str]:
+    """``text`` as the situation it tells first and the questions it then asks: "We are a Gold
+    partner in EMEA. We closed a deal. Can we register it?" is ("We are a Gold partner in EMEA.
+    We closed a deal.", "Can we register it?"); a text that opens with a question, or asks none,
+    is all question."""
+    text = text.strip()
+    starts = [0, *(boundary.end() for boundary in ASKED.finditer(text))]
+    ends = [*(boundary.start() for boundary in ASKED.finditer(text)), len(text)]
+    for start, end in zip(starts, ends):
+        if text[start:end].rstrip().endswith(("?", "？")):
+            return (text[:start].strip(), text[start:]) if start else ("", text)
+    return "", text
+
+
 def unknown_names(
     question: str,
     hits: Sequence[SearchHit],

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answering.evidence import Evidence
+from assistant.answering.names import situation_and_question
 from assistant.prompt_files import Prompt
 
 NOT_FOUND = re.compile(r"\bNOT[ _]FOUND\b", re.IGNORECASE)
@@ -37,10 +38,12 @@ def messages(
     prompt: Prompt, question: str, evidence: Evidence, vendor: str, language: str
 ) -> list[dict[str, str]]:
     passages = [{"text": s.unit.text, "context": s.unit.context} for s in evidence.units]
+    situation, asked = situation_and_question(question)
     return prompt.messages(
         vendor=vendor,
         passages=passages,
-        question=question,
+        situation=situation,
+        question=asked,
         language=language,
         language_name=LANGUAGE_NAMES.get(language, language),
     )

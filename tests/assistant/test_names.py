@@ -1,6 +1,8 @@
 """Names in a question the corpus never mentions, and the part of a text that asks."""
 
-from assistant.answering.names import asked_part, unknown_names
+import pytest
+
+from assistant.answering.names import asked_part, situation_and_question, unknown_names
 from retrieval.models import SearchHit
 
 
@@ -43,6 +45,28 @@ def test_the_asked_part_is_the_last_question_after_a_situation():
     text = "We are a Gold partner in EMEA. Our deal is 30,000 USD. Can we register it?"
     assert asked_part(text) == "Can we register it?"
     assert asked_part("What is the margin?") == "What is the margin?"
+
+
+@pytest.mark.parametrize(
+    ("text", "situation", "question"),
+    [
+        (
+            "We are a Gold partner in EMEA. We closed a deal. Can we register it? And when?",
+            "We are a Gold partner in EMEA. We closed a deal.",
+            "Can we register it? And when?",
+        ),
+        ("What is the margin?", "", "What is the margin?"),
+        ("How long? And can it be extended?", "", "How long? And can it be extended?"),
+        ("Tell me the margin for Gold.", "", "Tell me the margin for Gold."),
+        (
+            "Somos partner Gold. ¿Podemos registrarlo?",
+            "Somos partner Gold.",
+            "¿Podemos registrarlo?",
+        ),
+    ],
+)
+def test_a_text_is_the_situation_it_tells_then_the_questions_it_asks(text, situation, question):
+    assert situation_and_question(text) == (situation, question)
 
 
 def test_the_plural_of_an_acronym_names_the_acronym():

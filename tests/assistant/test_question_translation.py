@@ -127,3 +127,28 @@ def test_the_reader_is_cued_in_the_question_language_and_the_rule_label_is_local
     assert reading.rstrip().endswith("Réponds en français par une phrase complète.")
     assert "Certification exams (version 3.1, en vigueur depuis le 2026-01-01)" in answer.answer
     assert "effective" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("translation", "read"),
+    [
+        ("How many days must a Platinum partner wait before retaking the exam?", False),
+        (TRANSLATION, True),
+    ],
+)
+def test_a_name_no_document_mentions_is_caught_in_the_translation(tmp_path, translation, read):
+    """ "Platinum" is in no document: asked in French, the English translation names it, and
+    the reader is not asked to read passages about other partners. The same question without
+    the name is read."""
+    model = _model(translation)
+    answer = _ask(tmp_path, model)
+
+    assert answer.trace.translated == translation
+    reader_calls = [c for c in model.calls if not c[0]["content"].startswith("Translate")]
+    if read:
+        assert answer.path == "generated", answer.trace.failed
+        assert reader_calls
+    else:
+        assert answer.path == "abstained"
+        assert "Platinum" in answer.trace.failed[0]
+        assert not reader_calls

@@ -422,3 +422,17 @@ def test_each_recommendation_gives_one_short_reason_with_amounts_in_their_curren
         assert len(r.reason) <= 200, r.reason
     pipeline = [r.reason for r in recs if "pipeline" in r.reason]
     assert pipeline and all("USD 250,000" in reason for reason in pipeline)
+
+
+def test_the_reader_sees_the_situation_first_and_then_the_question_asked(make_service):
+    """A question that tells a situation is shown to the reader as that situation and then the
+    question; a one-sentence question is shown as it is, with no situation line."""
+    service, model = make_service(lambda m: "NOT FOUND")
+    situation = "We are a Gold partner in Asia Pacific and just renewed."
+    ask(service, f"{situation} What margin do we get?", CallerContext(tier="gold", region="apac"))
+    prompt = model.calls[-1][-1]["content"]
+    assert prompt.endswith(f"</passages>\nSituation: {situation}\nQuestion: What margin do we get?")
+
+    ask(service, "What margin does a Gold partner get?", CallerContext(tier="gold", region="apac"))
+    prompt = model.calls[-1][-1]["content"]
+    assert prompt.endswith("</passages>\nQuestion: What margin does a Gold partner get?")
