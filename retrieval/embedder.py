@@ -240,7 +240,14 @@ class OnnxEmbedder(_QueryCache):
         self.settings = settings or EmbeddingSettings()
         model_file = resolve_onnx_file(self.settings.model)
         if self.settings.kernels == "int8":
-            model_file = dynamic_int8_model(model_file, self.settings.derived_dir.expanduser())
+            folder = self.settings.derived_dir.expanduser()
+            try:
+                model_file = dynamic_int8_model(model_file, folder)
+            except OSError as exc:
+                raise EmbeddingModelError(
+                    f"cannot derive the int8 variant of {self.settings.model!r} into {folder} "
+                    f"({exc.strerror or exc}); set PA_EMBEDDING_DERIVED_DIR to a writable folder"
+                ) from None
         self.model_file = model_file
         self.tokenizer = Tokenizer.from_file(str(resolve_tokenizer_file(self.settings.tokenizer)))
         self.tokenizer.enable_truncation(max_length=self.settings.max_length)

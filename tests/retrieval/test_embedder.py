@@ -136,6 +136,13 @@ def test_two_processes_deriving_at_once_leave_one_whole_model(tmp_path):
     _similar_beats_unrelated(embedder)
 
 
+def test_a_folder_the_int8_variant_cannot_be_written_to_is_a_clear_error(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    derived = tmp_path / "a-file" / "models"
+    with pytest.raises(EmbeddingModelError, match="PA_EMBEDDING_DERIVED_DIR"):
+        OnnxEmbedder(ONNX.model_copy(update={"kernels": "int8", "derived_dir": derived}))
+
+
 def test_token_batches_pack_short_texts_and_keep_every_index_once():
     lengths = [200, 10, 12, 11, 300, 10, 90]
     batches = token_batches(lengths, max_tokens=40, max_texts=3)
