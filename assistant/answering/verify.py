@@ -30,7 +30,10 @@ FIGURE = re.compile(r"\d(?:[\d.,'\u202f\u00a0]*\d)?")
 NEGATION = re.compile(
     r"\b(not|no|never|cannot|can't|isn't|aren't|doesn't|don't|won't|without|none)\b", re.IGNORECASE
 )
-SENTENCE_END = re.compile(r"(?<=[.!?。！？])((?:\s*\[\d{1,2}\])*)\s+(?=\S)")
+# A sentence ends at its full stop and the markers after it; what follows must be more text, so
+# a marker still to come ("… an emergency. [3]", streamed as "… an emergency." then " [3]")
+# stays with its sentence.
+SENTENCE_END = re.compile(r"(?<=[.!?。！？])((?:\s*\[\d{1,2}\])*)\s+(?=[^\s\[])")
 
 
 def figures(text: str) -> set[str]:

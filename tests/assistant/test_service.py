@@ -183,6 +183,20 @@ def test_a_marker_repeated_after_the_full_stop_is_sent_once(make_service, betwee
     assert "120 days [1]." in answer.answer and answer.answer.count("[1]") == 1
 
 
+def test_a_marker_after_the_full_stop_cites_its_sentence(make_service):
+    """The scripted reader streams word by word, so the sentence's full stop arrives before its
+    marker: a sentence with no figure to attribute it by is still cited, not dropped."""
+
+    def reply(messages):
+        return f"Yes, the deal is protected. [{passage_with(messages, '120 days')}]"
+
+    service, _ = make_service(reply)
+    answer = ask(service, "Is a registered deal protected?")
+    assert answer.path == "generated", answer.trace.failed
+    assert answer.answer.startswith("Yes, the deal is protected. [1]")
+    assert "120 days" in answer.citations[0].quote
+
+
 def passage_with(messages, text):
     """The number of the first passage in the reader's prompt that contains ``text``."""
     lines = messages[-1]["content"].splitlines()
