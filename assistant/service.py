@@ -454,6 +454,8 @@ class AssistantService:
                 timings.setdefault("first_verified_ms", _ms(started))
                 yield from _token_events(text)
         if not cited:
+            if not failed and reply.strip():
+                trace.failed.append("the reply cites no passage")
             return
         citations = self._citations(sources, evidence, cited)
         text = "".join(verified).strip()

@@ -197,6 +197,13 @@ def test_a_marker_after_the_full_stop_cites_its_sentence(make_service):
     assert "120 days" in answer.citations[0].quote
 
 
+def test_a_reply_that_cites_nothing_abstains_and_says_why(make_service):
+    service, _ = make_service(lambda messages: "Yes, it is.")
+    answer = ask(service, "Is a registered deal protected?")
+    assert answer.path == "abstained"
+    assert answer.trace.failed == ["the reply cites no passage"]
+
+
 def passage_with(messages, text):
     """The number of the first passage in the reader's prompt that contains ``text``."""
     lines = messages[-1]["content"].splitlines()
