@@ -36,8 +36,8 @@ import Stemmer
 from retrieval.access import AccessColumns, AccessFilter
 
 DEFAULT_LANGUAGES = {"en": "english"}
-# Scripts written without spaces between words: indexed as overlapping character bigrams.
-# Kana, CJK ideographs, hangul and Thai: scripts written without spaces between words.
+# Kana, CJK ideographs, hangul and Thai: scripts written without spaces between words, indexed
+# as overlapping character bigrams.
 UNSPACED_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f"
 UNSPACED = re.compile(f"[{UNSPACED_CHARS}]")
 CODE = re.compile(r"\b[A-Za-z0-9]+(?:[-_/.][A-Za-z0-9]+)+\b")

@@ -82,8 +82,8 @@ def _write_fp32(source: Path, target: Path) -> None:
         ):
             continue
         weight = numpy_helper.to_array(initializers[cast.input[0]]).astype(np.float32)
-        weight = weight * numpy_helper.to_array(initializers[scale]).astype(np.float32)
-        folded.append(numpy_helper.from_array(weight.astype(np.float32), node.output[0]))
+        weight *= numpy_helper.to_array(initializers[scale]).astype(np.float32)
+        folded.append(numpy_helper.from_array(weight, node.output[0]))
         dropped.update((id(node), id(cast)))
     nodes = [node for node in graph.node if id(node) not in dropped]
     for number, node in enumerate(nodes):

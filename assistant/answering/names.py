@@ -39,8 +39,9 @@ def situation_and_question(text: str) -> tuple[str, str]:
     We closed a deal.", "Can we register it?"); a text that opens with a question, or asks none,
     is all question."""
     text = text.strip()
-    starts = [0, *(boundary.end() for boundary in ASKED.finditer(text))]
-    ends = [*(boundary.start() for boundary in ASKED.finditer(text)), len(text)]
+    boundaries = list(ASKED.finditer(text))
+    starts = [0, *(boundary.end() for boundary in boundaries)]
+    ends = [*(boundary.start() for boundary in boundaries), len(text)]
     for start, end in zip(starts, ends):
         if text[start:end].rstrip().endswith(("?", "？")):
             return (text[:start].strip(), text[start:]) if start else ("", text)
